@@ -1,0 +1,30 @@
+# Two commands set up a fresh machine: `make demo` and `make test`. Both install the
+# locked environment first (uv from PyPI, then `uv sync --locked`).
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+export MLFLOW_DISABLE_TELEMETRY := true
+export DAGSTER_DISABLE_TELEMETRY := true
+
+.PHONY: install demo test dev bench validate clean
+
+install:
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==0.13.9"
+	@$(UV) sync --locked --quiet
+
+demo: install
+	$(UV) run --locked mlops demo
+
+test: install
+	$(UV) run --locked pytest -m "not bench" -q
+
+dev: install
+	$(UV) run --locked mlops dev
+
+bench: install
+	$(UV) run --locked pytest -m bench -q -s tests/benchmarks
+
+validate: install
+	$(UV) run --locked dagster definitions validate -w workspace.yaml
+
+clean:
+	rm -rf .mlops dist

@@ -1,0 +1,50 @@
+"""The project's single `Definitions`: shared assets, the credit model, jobs and resources.
+
+`dagster dev` (workspace.yaml) loads `defs` from here.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from mlops_assets.credit import CREDIT_MODEL
+from mlops_assets.factory import build_model_assets, mlflow_hooks
+from mlops_assets.features.assets import feature_views, online_features
+from mlops_assets.profile import Profile, load_profile
+from mlops_assets.raw.assets import raw_applications, raw_labels, reference_tables
+from mlops_assets.validated.assets import validated_applications
+from mlops_assets.validated.events import labelled_events
+from resources import resources_for
+
+INGEST_JOB = "ingest"
+PIPELINE_JOB = "pipeline"
+
+
+def default_definitions(profile: Profile | None = None) -> dg.Definitions:
+    """Everything shared by all models: ingestion, validation, features, resources and jobs."""
+    profile = profile or load_profile()
+    shared = [raw_applications, raw_labels, reference_tables, validated_applications, labelled_events, feature_views, online_features]
+    ingest = dg.define_asset_job(
+        INGEST_JOB,
+        selection=dg.AssetSelection.assets(raw_applications, raw_labels, validated_applications),
+        description="Land, copy and validate one or more days of applications and labels.",
+    )
+    pipeline = dg.define_asset_job(
+        PIPELINE_JOB,
+        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("monitoring"),
+        hooks=mlflow_hooks(),
+        description="The whole graph for a range of days: ingest, validate, features, train, gate, deploy.",
+    )
+    return dg.Definitions(
+        assets=shared,
+        jobs=[ingest, pipeline],
+        resources=resources_for(profile),
+        executor=dg.in_process_executor,
+    )
+
+
+def build_definitions(profile: Profile | None = None) -> dg.Definitions:
+    return dg.Definitions.merge(default_definitions(profile), build_model_assets(CREDIT_MODEL))
+
+
+defs = build_definitions()

@@ -1,0 +1,126 @@
+"""Deployment profiles: where every external system lives.
+
+This is the only module that reads environment variables. Everything else receives a
+`Profile` (or resources built from it by `resources_for`), so a test or a second
+deployment changes one object, not a dozen scattered `os.environ` look-ups.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops_assets.errors import ConfigurationError
+
+EMBEDDED = "embedded"
+PRODUCTION = "production"
+PROFILES = (EMBEDDED, PRODUCTION)
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Every location the pipeline reads or writes, resolved to absolute values."""
+
+    name: str
+    home: Path
+    mlflow_tracking_uri: str
+    mlflow_artifact_root: str
+    feast_registry: str
+    feast_registry_type: str
+    feast_online_store: Mapping[str, str]
+    dagster_pg_url: str | None
+    admin_token: str | None
+    credit_data: Path | None
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def landing_root(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def lake_root(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def feast_root(self) -> Path:
+        return self.home / "feast"
+
+    @property
+    def serving_root(self) -> Path:
+        return self.home / "serving"
+
+    @property
+    def prediction_log_root(self) -> Path:
+        return self.serving_root / "prediction_log"
+
+    @property
+    def server_state_file(self) -> Path:
+        return self.serving_root / "server.json"
+
+    def environ(self) -> dict[str, str]:
+        """Variables a child process (dagster dev, the server) needs to see this profile."""
+        env = {"MLOPS_HOME": str(self.home), "MLOPS_PROFILE": self.name, "DAGSTER_HOME": str(self.dagster_home)}
+        if self.admin_token:
+            env["MLOPS_ADMIN_TOKEN"] = self.admin_token
+        return env
+
+
+def load_profile(env: Mapping[str, str] | None = None) -> Profile:
+    """Build the profile named by `MLOPS_PROFILE` (default embedded) under `MLOPS_HOME`."""
+    env = os.environ if env is None else env
+    name = env.get("MLOPS_PROFILE", EMBEDDED)
+    if name not in PROFILES:
+        raise ConfigurationError(f"MLOPS_PROFILE={name!r} is not a profile; use one of {', '.join(PROFILES)}")
+    home = Path(env.get("MLOPS_HOME", "./.mlops")).expanduser().resolve()
+    credit = env.get("MLOPS_CREDIT_DATA")
+    common = {
+        "home": home,
+        "admin_token": _admin_token(env),
+        "credit_data": Path(credit).expanduser().resolve() if credit else None,
+    }
+    if name == EMBEDDED:
+        return Profile(
+            name=name,
+            mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}",
+            mlflow_artifact_root=(home / "mlartifacts").as_uri(),
+            feast_registry=str(home / "feast" / "registry.db"),
+            feast_registry_type="file",
+            feast_online_store={"type": "sqlite", "path": str(home / "feast" / "online_store.db")},
+            dagster_pg_url=None,
+            **common,
+        )
+    pg = env.get("MLOPS_PG_URL", DEFAULT_PG_URL)
+    return Profile(
+        name=name,
+        mlflow_tracking_uri=env.get("MLOPS_MLFLOW_DB_URL", pg),
+        mlflow_artifact_root=env.get("MLOPS_ARTIFACT_ROOT", (home / "mlartifacts").as_uri()),
+        feast_registry=env.get("MLOPS_FEAST_REGISTRY_URL", pg.replace("postgresql://", "postgresql+psycopg://", 1)),
+        feast_registry_type="sql",
+        feast_online_store={"type": "redis", "connection_string": _redis_connection(env.get("MLOPS_REDIS_URL", DEFAULT_REDIS_URL))},
+        dagster_pg_url=env.get("MLOPS_DAGSTER_PG_URL", pg),
+        **common,
+    )
+
+
+def _admin_token(env: Mapping[str, str]) -> str | None:
+    """The admin bearer token, from the variable or from a file (for secrets mounted as files)."""
+    if token := env.get("MLOPS_ADMIN_TOKEN"):
+        return token
+    if path := env.get("MLOPS_ADMIN_TOKEN_FILE"):
+        return Path(path).read_text().strip() or None
+    return None
+
+
+def _redis_connection(url: str) -> str:
+    """Feast's redis store wants `host:port[,db=N]`, not a URL."""
+    rest = url.split("://", 1)[-1].rstrip("/")
+    host, _, db = rest.partition("/")
+    return f"{host},db={db}" if db else host

@@ -1,0 +1,29 @@
+"""Who or what asked for a run, and which code ran: recorded on every model and decision."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+TRIGGER_TAG = "mlops/trigger"
+
+
+def trigger(context: AssetExecutionContext) -> str:
+    """Why this run exists: set by sensors, schedules and the CLI; a bare UI launch is manual."""
+    return context.run.tags.get(TRIGGER_TAG, "manual")
+
+
+@functools.cache
+def git_sha() -> str:
+    """Commit of the code that runs (with '-dirty' for uncommitted changes), or 'unknown'."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{sha}-dirty" if dirty else sha

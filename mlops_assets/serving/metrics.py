@@ -1,0 +1,105 @@
+"""Prometheus text exposition, dependency-free: a few dict updates per request and nothing else.
+
+Updates happen on the server's event-loop thread only, so plain dicts need no lock.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections import defaultdict
+
+LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _Histogram:
+    __slots__ = ("counts", "total", "n")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(LATENCY_BUCKETS_S) + 1)  # last slot is +Inf
+        self.total = 0.0
+        self.n = 0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(LATENCY_BUCKETS_S, seconds)] += 1  # le is inclusive
+        self.total += seconds
+        self.n += 1
+
+
+class ServingMetrics:
+    """Request counts by route and status, errors, latency per route, and the served model version."""
+
+    def __init__(self) -> None:
+        self._requests: defaultdict[tuple[str, int], int] = defaultdict(int)
+        self._errors: defaultdict[tuple[str, int], int] = defaultdict(int)
+        self._predictions: defaultdict[str, int] = defaultdict(int)
+        self._latency: defaultdict[str, _Histogram] = defaultdict(_Histogram)
+        self._model: tuple[str, str] | None = None
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        """Count one finished request (``route`` is the route template, never the raw path)."""
+        self._requests[route, status] += 1
+        if status >= 400:
+            self._errors[route, status] += 1
+        self._latency[route].observe(seconds)
+
+    def count_predictions(self, version: str, n: int) -> None:
+        """Rows scored, by model version (a batch request counts each of its rows)."""
+        self._predictions[version] += n
+
+    def set_model(self, name: str, version: str) -> None:
+        self._model = (name, version)
+
+    def render(self) -> str:
+        """The exposition text, ready to serve at /metrics."""
+        out = [
+            "# HELP mlops_requests_total HTTP requests answered, by route and status.",
+            "# TYPE mlops_requests_total counter",
+        ]
+        out += [f'mlops_requests_total{{route="{_esc(r)}",status="{s}"}} {n}' for (r, s), n in sorted(self._requests.items())]
+        out += [
+            "# HELP mlops_request_errors_total HTTP requests answered with a 4xx or 5xx status.",
+            "# TYPE mlops_request_errors_total counter",
+        ]
+        out += [
+            f'mlops_request_errors_total{{route="{_esc(r)}",status="{s}"}} {n}' for (r, s), n in sorted(self._errors.items())
+        ]
+        out += [
+            "# HELP mlops_predictions_total Rows scored, by model version.",
+            "# TYPE mlops_predictions_total counter",
+        ]
+        out += [f'mlops_predictions_total{{version="{_esc(v)}"}} {n}' for v, n in sorted(self._predictions.items())]
+        out += [
+            "# HELP mlops_request_duration_seconds Time from request received to response ready.",
+            "# TYPE mlops_request_duration_seconds histogram",
+        ]
+        for route, hist in sorted(self._latency.items()):
+            label = f'route="{_esc(route)}"'
+            cumulative = 0
+            for bound, count in zip((*LATENCY_BUCKETS_S, math.inf), hist.counts):
+                cumulative += count
+                le = "+Inf" if bound == math.inf else repr(bound)
+                out.append(f'mlops_request_duration_seconds_bucket{{{label},le="{le}"}} {cumulative}')
+            out.append(f"mlops_request_duration_seconds_sum{{{label}}} {hist.total!r}")
+            out.append(f"mlops_request_duration_seconds_count{{{label}}} {hist.n}")
+        out += [
+            "# HELP mlops_served_model_version Registry version of the model being served.",
+            "# TYPE mlops_served_model_version gauge",
+        ]
+        if self._model is not None:
+            name, version = self._model
+            out.append(f'mlops_served_model_version{{model="{_esc(name)}"}} {_version_number(version)}')
+        return "\n".join(out) + "\n"
+
+
+def _version_number(version: str) -> str:
+    """Registry versions are integers; anything else is exposed as NaN rather than breaking the scrape."""
+    try:
+        return str(int(version))
+    except ValueError:
+        return "NaN"
+
+
+def _esc(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -1,0 +1,122 @@
+"""Strict request parsing: every rejected input gets a status and the name of the field at fault."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from mlops_assets.serving.contract import FieldSpec
+
+REQUEST_ID = "request_id"
+MAX_REQUEST_ID_CHARS = 128  # ids are echoed and logged: bound what a client can make us store
+
+
+class RequestError(Exception):
+    """A request the server refuses; ``status`` is the HTTP code, ``field`` the offending field if any."""
+
+    def __init__(self, status: int, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.field = field
+        self.message = message
+
+
+def parse_rows(body: bytes, fields: Sequence[FieldSpec], *, batch: bool, max_rows: int) -> list[dict[str, Any]]:
+    """Validate a single (``{...}``) or batch (``{"rows": [...]}``) body into rows.
+
+    Each row holds exactly the declared fields (ints widened to float for float fields)
+    plus ``request_id``: the client's, or a fresh uuid4 hex. Extra fields are ignored.
+    """
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(400, None, f"body is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        shape = '{"rows": [{...}, ...]}' if batch else "{...} with one row's fields"
+        raise RequestError(400, None, f"body must be a JSON object {shape}, got {_json_type(doc)}")
+    if not batch:
+        return [_parse_row(doc, fields, "")]
+    items = doc.get("rows")
+    if not isinstance(items, list):
+        raise RequestError(422, "rows", f'"rows" must be a list of row objects, got {_json_type(items)}')
+    if not items:
+        raise RequestError(422, "rows", '"rows" must not be empty')
+    if len(items) > max_rows:
+        raise RequestError(413, "rows", f"too many rows: {len(items)} > {max_rows} allowed per request")
+    rows = []
+    for i, item in enumerate(items):
+        prefix = f"rows[{i}]"
+        if not isinstance(item, dict):
+            raise RequestError(422, prefix, f"{prefix} must be an object, got {_json_type(item)}")
+        rows.append(_parse_row(item, fields, prefix + "."))
+    return rows
+
+
+def _parse_row(item: dict[str, Any], fields: Sequence[FieldSpec], prefix: str) -> dict[str, Any]:
+    row = {spec.name: _check(item, spec, prefix + spec.name) for spec in fields}
+    request_id = item.get(REQUEST_ID)
+    if request_id is None:
+        request_id = uuid.uuid4().hex
+    elif not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_REQUEST_ID_CHARS:
+        raise RequestError(
+            422, prefix + REQUEST_ID, f"{prefix}{REQUEST_ID} must be a string of 1 to {MAX_REQUEST_ID_CHARS} characters"
+        )
+    row[REQUEST_ID] = request_id
+    return row
+
+
+def _check(item: dict[str, Any], spec: FieldSpec, where: str) -> Any:
+    """One field's value, or a RequestError saying what is wrong with it."""
+    if spec.name not in item:
+        raise RequestError(422, where, f"missing field {where} ({spec.kind})")
+    value = item[spec.name]
+    # bool is a subclass of int, and numeric strings are not numbers: both are refused.
+    if spec.kind == "int":
+        ok = type(value) is int
+    elif spec.kind == "float":
+        ok = type(value) is float or type(value) is int
+        if ok:
+            value = float(value)
+    else:
+        ok = type(value) is str
+    if not ok:
+        raise RequestError(422, where, f"{where} must be {_article(spec.kind)}, got {_json_type(value)}")
+    if spec.choices is not None and value not in spec.choices:
+        raise RequestError(422, where, f"{where} must be one of {', '.join(map(repr, spec.choices))}, got {value!r}")
+    low, high = spec.minimum, spec.maximum
+    if spec.kind != "str" and ((low is not None and value < low) or (high is not None and value > high)):
+        raise RequestError(422, where, f"{where} must be {_range(low, high)}, got {value!r}")
+    return value
+
+
+def _range(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"between {_num(low)} and {_num(high)}"
+    return f">= {_num(low)}" if low is not None else f"<= {_num(high)}"
+
+
+def _num(bound: float | None) -> str:
+    """A bound as people write it: 1000000, not 1e+06 or 1000000.0."""
+    return str(int(bound)) if bound is not None and float(bound).is_integer() else str(bound)
+
+
+def _article(kind: str) -> str:
+    return {"int": "an integer", "float": "a number", "str": "a string"}[kind]
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a parsed value's type, as a client would write it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a number ({value:g})"
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    return "a list" if isinstance(value, list) else "an object"

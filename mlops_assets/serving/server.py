@@ -1,0 +1,162 @@
+"""Running the app: ``serve`` for the CLI (blocking) and ``BackgroundServer`` for tests and demos.
+
+Both run one uvicorn process with no access log (a log line per request costs more than a
+prediction) and the lifespan on, so shutdown always flushes the prediction log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+GRACEFUL_SHUTDOWN_S = 5  # in-flight requests get this long before they are cancelled
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback probes never go through a proxy
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that reports when its socket is listening and when it has shut down."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        on_started: Callable[[str, int], None],
+        on_stopped: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+        self._on_stopped = on_stopped
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            self._on_started(host, port)
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        # Runs before uvicorn re-raises a caught SIGTERM, which ends the process without unwinding.
+        await super().shutdown(sockets)
+        self._on_stopped()
+
+
+def _config(app: Any, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+        ws="none",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
+
+
+def serve(app: Any, *, host: str = "127.0.0.1", port: int = 8765, state_file: Path | None = None) -> None:
+    """Serve until SIGINT/SIGTERM; ``state_file`` tells other processes (the CLI, Dagster) where we listen.
+
+    As uvicorn does, a SIGTERM is re-raised after the graceful shutdown, so the process then
+    exits by that signal; the state file is already gone by then.
+    """
+    wrote_state = False
+
+    def on_started(bound_host: str, bound_port: int) -> None:
+        nonlocal wrote_state
+        if state_file is not None:
+            _write_state(state_file, bound_host, bound_port)
+            wrote_state = True
+
+    def on_stopped() -> None:
+        if wrote_state and state_file is not None:
+            state_file.unlink(missing_ok=True)
+
+    try:
+        _Server(_config(app, host, port), on_started, on_stopped).run()
+    finally:  # also on a crash, so no stale file points at a dead process
+        on_stopped()
+
+
+def _write_state(path: Path, host: str, port: int) -> None:
+    state = {
+        "pid": os.getpid(),
+        "host": host,
+        "port": port,
+        "url": f"http://{host}:{port}",
+        "started_at": datetime.now(UTC).isoformat(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    os.replace(tmp, path)
+
+
+class BackgroundServer:
+    """The app on a free loopback port in a daemon thread; ``with BackgroundServer(app) as s: s.url``."""
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, startup_timeout_s: float = 15.0) -> None:
+        self._url: str | None = None
+        self._failure: BaseException | None = None
+        self._startup_timeout_s = startup_timeout_s
+        self._server = _Server(_config(app, host, port), self._on_started)
+        self._thread = threading.Thread(target=self._run, name="mlops-background-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError("the server is not listening yet: call start() or use it as a context manager")
+        return self._url
+
+    def start(self) -> BackgroundServer:
+        """Start serving and return once ``/health`` answers 200."""
+        self._thread.start()
+        deadline = time.monotonic() + self._startup_timeout_s
+        while not self._healthy():
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the server stopped during startup: {self._failure!r}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"the server did not answer /health within {self._startup_timeout_s}s")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, finish in-flight requests, run the lifespan shutdown (flushing the log), join."""
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(GRACEFUL_SHUTDOWN_S + 10)
+            if self._thread.is_alive():
+                raise TimeoutError("the server thread did not stop")
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except BaseException as exc:  # SystemExit on a failed bind would otherwise vanish with the thread
+            self._failure = exc
+
+    def _on_started(self, host: str, port: int) -> None:
+        self._url = f"http://{host}:{port}"
+
+    def _healthy(self) -> bool:
+        if self._url is None:
+            return False
+        try:
+            with _DIRECT.open(f"{self._url}/health", timeout=1.0) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False

@@ -1,0 +1,122 @@
+"""Training stages of a model: the point-in-time training set and the candidate model."""
+
+
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+import pandas as pd
+
+from mlops_assets import keys
+from mlops_assets.provenance import git_sha, trigger
+from mlops_assets.specs import ModelSpec
+from mlops_assets.training.model_io import log_trained, version_tags
+from mlops_assets.training.split import HOLDOUT, SPLIT, TRAIN, frame_fingerprint, time_split
+from resources.feast import FeastResource, feature_columns, request_columns
+from resources.lake import LakeResource
+from resources.mlflow import RegistryResource
+
+GROUP = "training"
+
+
+def events_table(key: dg.AssetKey) -> tuple[str, ...]:
+    """Lake location of an unpartitioned asset's table: its key path, then part.parquet."""
+    return (*key.path, "part.parquet")
+
+
+def training_set_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=keys.model_key(spec.name, "training_set"),
+        deps=[spec.events, keys.FEATURE_VIEWS],
+        group_name=GROUP,
+        kinds={"feast", "parquet"},
+        description=f"Point-in-time training set of {spec.name} from Feast service {spec.feature_service}, split by time.",
+    )
+    def training_set(context: AssetExecutionContext, lake: LakeResource, feast: FeastResource) -> dg.MaterializeResult:
+        store = feast.store()
+        events = lake.read_table(*events_table(spec.events))
+        passthrough = [spec.id_column, *spec.entity_keys, spec.event_time, *request_columns(store, spec.feature_service), spec.label]
+        missing = [c for c in passthrough if c not in events.columns]
+        if missing:
+            raise dg.Failure(f"{spec.events.to_user_string()} lacks columns {missing} that {spec.feature_service} needs")
+        entity = events.loc[:, list(dict.fromkeys(passthrough))]
+        entity[spec.event_time] = pd.to_datetime(entity[spec.event_time], utc=True)
+        context.log.info(f"get_historical_features: {len(entity)} events from {spec.feature_service}")
+        frame = store.get_historical_features(entity_df=entity, features=store.get_feature_service(spec.feature_service)).to_df()
+        frame = frame.sort_values([spec.event_time, spec.id_column], kind="stable").reset_index(drop=True)
+        features = feature_columns(store, spec.feature_service)
+        frame, window = time_split(frame, time_column=spec.event_time, holdout_days=spec.holdout_days, min_rows=min(spec.min_training_rows, 100))
+        train_rows = int((frame[SPLIT] == TRAIN).sum())
+        if train_rows < spec.min_training_rows:
+            raise dg.Failure(f"only {train_rows} training rows (ModelSpec.min_training_rows={spec.min_training_rows}): replay more days")
+        fingerprint = frame_fingerprint(frame)
+        lake.write_table(frame, spec.name, "training_set", "part.parquet")
+        lake.write_json(
+            {"features": features, "window": window.as_tags(), "fingerprint": fingerprint, "rows": len(frame)},
+            spec.name, "training_set.json",
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "train_rows": dg.MetadataValue.int(train_rows),
+                "holdout_rows": dg.MetadataValue.int(int((frame[SPLIT] == HOLDOUT).sum())),
+                "features": dg.MetadataValue.json(features),
+                "fingerprint": dg.MetadataValue.text(fingerprint),
+                **{k: dg.MetadataValue.text(v) for k, v in window.as_tags().items()},
+            }
+        )
+
+    return training_set
+
+
+def candidate_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=keys.model_key(spec.name, "candidate_model"),
+        deps=[keys.model_key(spec.name, "training_set")],
+        group_name=GROUP,
+        kinds={"lightgbm", "mlflow"},
+        description=f"{spec.name} challenger and its baseline, tracked in one MLflow run and registered.",
+    )
+    def candidate_model(
+        context: AssetExecutionContext, lake: LakeResource, registry: RegistryResource, mlflow: dg.ResourceParam[Any]
+    ) -> dg.MaterializeResult:
+        meta = lake.read_json(spec.name, "training_set.json")
+        frame = lake.read_table(spec.name, "training_set", "part.parquet")
+        train = frame[frame[SPLIT] == TRAIN]
+        features = meta["features"]
+        common = {"features": features, "label": spec.label, "categorical": spec.categorical_features, "seed": spec.seed}
+        context.log.info(f"training {spec.name} on {len(train)} rows, {len(features)} features")
+        model = spec.trainer(train, params=spec.params, **common)
+        baseline = spec.baseline(train, **common)
+        tags = {
+            "model": spec.name,
+            "dagster_run_id": context.run_id,
+            "git_sha": git_sha(),
+            "feature_service": spec.feature_service,
+            "training_set_hash": meta["fingerprint"],
+            "trigger": trigger(context),
+            **{f"data_window.{k}": v for k, v in meta["window"].items()},
+        }
+        mlflow.set_tags(tags)
+        mlflow.log_params({f"model.{k}": v for k, v in model.params.items()})
+        mlflow.log_metrics({"train_rows": len(train), "features": len(features)})
+        info = log_trained(model, name="model", example=train, registered_model=spec.registered_model)
+        baseline_info = log_trained(baseline, name="baseline", example=train)
+        version = str(info.registered_model_version)
+        registry.tag_version(spec.registered_model, version, {**tags, **version_tags(model), "baseline_uri": baseline_info.model_uri, "baseline_flavor": baseline.flavor})
+        run_id = mlflow.active_run().info.run_id
+        lake.write_json(
+            {"version": version, "run_id": run_id, "model_uri": f"models:/{spec.registered_model}/{version}",
+             "flavor": model.flavor, "baseline_uri": baseline_info.model_uri, "baseline_flavor": baseline.flavor, "features": features},
+            spec.name, "candidate_model.json",
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "registered_version": dg.MetadataValue.text(version),
+                "mlflow_run_id": dg.MetadataValue.text(run_id),
+                "model_uri": dg.MetadataValue.text(f"models:/{spec.registered_model}/{version}"),
+                "train_rows": dg.MetadataValue.int(len(train)),
+                **{f"tag.{k}": dg.MetadataValue.text(str(v)) for k, v in tags.items()},
+            }
+        )
+
+    return candidate_model

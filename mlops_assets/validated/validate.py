@@ -1,0 +1,255 @@
+"""Validate landed loan applications with Great Expectations and quarantine failing rows.
+
+GE evaluates the suite once per batch; its unexpected index lists say which row broke
+which rule, so every rejected row carries a human reason. Nothing is dropped: a row is
+either valid or quarantined.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from mlops_assets.schema import APPLICATION_COLUMNS
+from mlops_assets.validated.expectations import RULES, Rule, application_suite
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+    from great_expectations.core.batch_definition import BatchDefinition
+
+REASON = "_reason"
+EXPECTATION = "_expectation"
+BATCH_RULE = "max_reject_fraction"
+
+_RULE_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
+_RESULT_FORMAT = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
+_RUN_LOCK = threading.Lock()  # the cached GE context is shared by threads
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """How one expectation fared; for the table-level rule, unexpected_count = missing columns."""
+
+    name: str
+    column: str | None
+    success: bool
+    unexpected_count: int
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    """Valid rows, quarantined rows with reasons, and the batch verdict.
+
+    Both frames keep the caller's index, so rows can be traced back to the input.
+    """
+
+    valid: pd.DataFrame
+    quarantined: pd.DataFrame
+    expectations: tuple[ExpectationOutcome, ...]
+    schema_ok: bool
+    reject_fraction: float
+    passed: bool
+    max_reject_fraction: float
+    schema_problems: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """One paragraph: what failed, how many rows, and how to fix it."""
+        total = len(self.valid) + len(self.quarantined)
+        broken = ", ".join(
+            f"{_RULE_BY_NAME[e.name].description} ({_rows(e.unexpected_count)})"
+            for e in self.expectations
+            if e.column is not None and e.unexpected_count
+        )
+        broken_text = f" Rules broken: {broken}." if broken else ""
+        if not self.schema_ok:
+            return (
+                f"Schema break: {'; '.join(self.schema_problems)}. All {_rows(total)} were "
+                f"quarantined.{broken_text} Fix the extract and re-land it; the full contract "
+                f"(mlops_assets/schema.py) is {_typed(APPLICATION_COLUMNS)}."
+            )
+        failed = round(self.reject_fraction * total)
+        if not self.passed:
+            return (
+                f"Batch rejected: {failed} of {_rows(total)} ({self.reject_fraction:.1%}) failed "
+                f"validation, above the {self.max_reject_fraction:.1%} limit, so all {_rows(total)} "
+                f"were quarantined.{broken_text} Fix the upstream extract and re-land the batch; "
+                "raise max_reject_fraction only if this failure rate is expected."
+            )
+        if failed:
+            return (
+                f"Validation passed: {failed} of {_rows(total)} ({self.reject_fraction:.2%}) broke "
+                f"row-level rules and were quarantined, {total - failed} are valid.{broken_text} "
+                "Fix those source records (see _reason in the quarantine) and re-land them, or "
+                "widen the rule in mlops_assets/validated/expectations.py if the values are legitimate."
+            )
+        return (
+            f"Validation passed: all {_rows(total)} met the {len(RULES)} expectations; "
+            "nothing quarantined."
+        )
+
+
+def validate_applications(df: pd.DataFrame, max_reject_fraction: float = 0.10) -> ValidationOutcome:
+    """Split `df` into valid and quarantined rows.
+
+    The batch passes if every required column is present and checkable and at most
+    `max_reject_fraction` of its rows break a row-level rule; otherwise every row is
+    quarantined, so a broken extract never half-lands.
+    """
+    frame = df.reset_index(drop=True)  # GE reports positions; the caller's index may repeat
+    results = _run(frame)
+    n = len(frame)
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    failed_by: list[list[str]] = [[] for _ in range(n)]
+    outcomes: list[ExpectationOutcome] = []
+    missing: list[str] = []
+    unreadable: dict[str, str] = {}
+    schema_rules: list[str] = []
+    for rule in RULES:
+        result = results[rule.name]
+        if rule.column is None:
+            missing = [] if result.success else _missing_columns(result.result)
+            schema_rules += [rule.name] if missing else []
+            outcomes.append(ExpectationOutcome(rule.name, None, bool(result.success), len(missing)))
+            continue
+        error = _error_message(result.exception_info)
+        if error is not None:  # a missing column, or values GE cannot compare (wrong dtype)
+            if rule.column in frame.columns:
+                unreadable.setdefault(rule.column, error)
+                schema_rules.append(rule.name)
+            outcomes.append(ExpectationOutcome(rule.name, rule.column, False, 0))
+            continue
+        positions = result.result["unexpected_index_list"]
+        values = frame[rule.column].to_numpy(dtype=object) if positions else ()
+        for pos in positions:
+            reasons[pos].append(rule.violation(values[pos]))
+            failed_by[pos].append(rule.name)
+        count = int(result.result["unexpected_count"])
+        outcomes.append(ExpectationOutcome(rule.name, rule.column, bool(result.success), count))
+
+    problems = _schema_problems(missing, unreadable)
+    schema_ok = not problems
+    failed = sum(1 for r in reasons if r)
+    reject_fraction = (failed if schema_ok else n) / n if n else 0.0
+    passed = schema_ok and reject_fraction <= max_reject_fraction
+    if not schema_ok:
+        for pos in range(n):
+            reasons[pos][:0] = [f"schema break: {problem}" for problem in problems]
+            failed_by[pos][:0] = schema_rules
+    elif not passed:
+        batch = (
+            f"batch rejected: {reject_fraction:.1%} of rows failed validation "
+            f"(limit {max_reject_fraction:.1%})"
+        )
+        for pos in range(n):
+            if not reasons[pos]:
+                reasons[pos].append(batch)
+                failed_by[pos].append(BATCH_RULE)
+
+    rejected = [bool(r) for r in reasons]
+    quarantined = df.iloc[[pos for pos in range(n) if rejected[pos]]].copy()
+    quarantined[REASON] = _text_column(reasons, quarantined.index)
+    quarantined[EXPECTATION] = _text_column(failed_by, quarantined.index)
+    return ValidationOutcome(
+        valid=df.iloc[[pos for pos in range(n) if not rejected[pos]]],
+        quarantined=quarantined,
+        expectations=tuple(outcomes),
+        schema_ok=schema_ok,
+        reject_fraction=reject_fraction,
+        passed=passed,
+        max_reject_fraction=max_reject_fraction,
+        schema_problems=problems,
+    )
+
+
+def _run(frame: pd.DataFrame) -> dict[str, Any]:
+    """GE results keyed by rule name.
+
+    `Batch.validate` rather than a ValidationDefinition: the latter also serialises every
+    result into the context's store, which doubles the run time for nothing.
+    """
+    batch_definition, suite = _gx_objects()
+    with _RUN_LOCK:
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        run = batch.validate(suite, result_format=_RESULT_FORMAT)
+    return {_result_name(r.expectation_config): r for r in run.results}
+
+
+@functools.cache
+def _gx_objects() -> tuple[BatchDefinition, gx.ExpectationSuite]:
+    """One in-memory GE context per process: building it costs more than validating."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    context = gx.get_context(
+        mode="ephemeral",
+        project_config=DataContextConfig(
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False),
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        ),
+    )
+    batch_definition = (
+        context.data_sources.add_pandas("landing")
+        .add_dataframe_asset("loan_applications")
+        .add_batch_definition_whole_dataframe("whole_batch")
+    )
+    return batch_definition, context.suites.add(application_suite())
+
+
+def _result_name(config: Any) -> str:
+    """The `Rule.name` of a GE result."""
+    column = config.kwargs.get("column")
+    return f"{config.type}({column})" if column else config.type
+
+
+def _missing_columns(result: dict[str, Any]) -> list[str]:
+    """Missing columns as GE reports them, in contract order."""
+    reported = set(result["details"]["mismatched"]["missing"])
+    return [c for c in APPLICATION_COLUMNS if c in reported]
+
+
+def _error_message(info: dict[str, Any] | None) -> str | None:
+    """GE nests metric errors one level down, keyed by metric id."""
+    info = info or {}
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
+
+
+def _schema_problems(missing: list[str], unreadable: dict[str, str]) -> tuple[str, ...]:
+    """Each schema problem with its fix: a missing column or one GE cannot check."""
+    problems = (
+        [f"missing column(s) {', '.join(missing)}: the landing file must contain columns {_typed(missing)}"]
+        if missing
+        else []
+    )
+    problems += [
+        f"{column} could not be checked ({error}): the landing file must contain {_typed([column])}"
+        for column, error in unreadable.items()
+    ]
+    return tuple(problems)
+
+
+def _text_column(parts: list[list[str]], index: pd.Index) -> pd.Series:
+    """Plain `str` values (parquet-friendly) for the rejected rows, joined by "; "."""
+    return pd.Series(["; ".join(p) for p in parts if p], index=index, dtype=object)
+
+
+def _typed(columns: list[str] | dict[str, str]) -> str:
+    return ", ".join(f"{c} ({APPLICATION_COLUMNS[c]})" for c in columns)
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"

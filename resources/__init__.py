@@ -1,0 +1,35 @@
+"""One module per external system; `resources_for` builds them all from a profile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mlops_assets.profile import Profile
+
+EXPERIMENT = "mlops-assets"
+FEATURE_REPO = Path(__file__).resolve().parents[1] / "feature_repo"
+
+
+def resources_for(profile: Profile) -> dict[str, Any]:
+    """Every resource the asset graph uses, configured for the profile (embedded or production)."""
+    from resources.feast import FeastResource
+    from resources.lake import LakeResource
+    from resources.mlflow import RegistryResource, tracking_resource
+    from resources.serving import EndpointResource
+
+    return {
+        "lake": LakeResource(root=str(profile.lake_root), landing_root=str(profile.landing_root)),
+        "feast": FeastResource(
+            repo_path=str(FEATURE_REPO),
+            store_root=str(profile.feast_root),
+            lake_root=str(profile.lake_root),
+            registry=profile.feast_registry,
+            registry_type=profile.feast_registry_type,
+            online_store_json=json.dumps(dict(profile.feast_online_store)),
+        ),
+        "registry": RegistryResource(tracking_uri=profile.mlflow_tracking_uri, artifact_root=profile.mlflow_artifact_root),
+        "mlflow": tracking_resource(profile.mlflow_tracking_uri, EXPERIMENT, profile.mlflow_artifact_root),
+        "endpoint": EndpointResource(serving_root=str(profile.serving_root), admin_token=profile.admin_token),
+    }

@@ -1,0 +1,104 @@
+"""The parquet lake and the landing zone: where every table lives on disk.
+
+Assets write their own tables here (rather than through an IO manager) because Feast,
+the server and the sensors read the same files; a path convention shared by all is
+simpler than teaching each of them Dagster's storage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import polars as pl
+
+PART_FILE = "part.parquet"
+
+
+def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """Write to a temporary name and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    return path
+
+
+def day_folder(root: Path, table: str, day: str) -> Path:
+    return root / table / f"date={day}"
+
+
+class LakeResource(dg.ConfigurableResource):
+    """Daily-partitioned and whole tables under the lake root, landing files under landing root."""
+
+    root: str
+    landing_root: str
+
+    def path(self, *parts: str) -> Path:
+        return Path(self.root).joinpath(*parts)
+
+    def landing_files(self, kind: str, day: str) -> list[Path]:
+        """Landing files of one kind (applications, labels) for one day, in name order."""
+        folder = day_folder(Path(self.landing_root), kind, day)
+        return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+
+    def read_landing(self, kind: str, day: str) -> pd.DataFrame | None:
+        """All landing files of a day as one frame, columns as they landed; None if nothing landed."""
+        files = self.landing_files(kind, day)
+        if not files:
+            return None
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+    def write_partition(self, frame: pd.DataFrame, table: str, day: str) -> Path:
+        return atomic_write_parquet(frame, day_folder(Path(self.root), table, day) / PART_FILE)
+
+    def read_partition(self, table: str, day: str) -> pd.DataFrame:
+        path = day_folder(Path(self.root), table, day) / PART_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"{table} has no partition {day} at {path}: materialize {table} for {day} first")
+        return pd.read_parquet(path)
+
+    def partitions(self, table: str) -> list[str]:
+        """Days with a written partition, sorted."""
+        folder = Path(self.root) / table
+        if not folder.is_dir():
+            return []
+        return sorted(p.name.removeprefix("date=") for p in folder.glob("date=*") if (p / PART_FILE).exists())
+
+    def scan_partitions(self, table: str, days: Iterable[str] | None = None) -> pl.LazyFrame:
+        """Lazy scan over the given (default: all) partitions of a table."""
+        wanted = self.partitions(table) if days is None else list(days)
+        files = [str(day_folder(Path(self.root), table, d) / PART_FILE) for d in wanted]
+        files = [f for f in files if Path(f).exists()]
+        if not files:
+            raise FileNotFoundError(f"{table} has no partitions under {self.path(table)}: materialize it first")
+        return pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore")
+
+    def write_table(self, frame: pd.DataFrame, *parts: str) -> Path:
+        return atomic_write_parquet(frame, self.path(*parts))
+
+    def read_table(self, *parts: str) -> pd.DataFrame:
+        path = self.path(*parts)
+        if not path.exists():
+            raise FileNotFoundError(f"no table at {path}: materialize the asset that writes it first")
+        return pd.read_parquet(path)
+
+    def write_json(self, record: dict, *parts: str) -> Path:
+        """A small stage record (the version a stage produced, its decision) next to its tables."""
+        path = self.path(*parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_text(json.dumps(record, indent=2, default=str))
+        os.replace(tmp, path)
+        return path
+
+    def read_json(self, *parts: str) -> dict:
+        path = self.path(*parts)
+        if not path.exists():
+            raise FileNotFoundError(f"no record at {path}: materialize the asset that writes it first")
+        return json.loads(path.read_text())

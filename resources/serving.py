@@ -1,0 +1,73 @@
+"""The running prediction server, as the deployment asset sees it: find it, make it follow the alias."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+
+from mlops_assets.errors import MlopsError
+
+
+def server_state_file(serving_root: Path, model: str) -> Path:
+    return serving_root / model / "server.json"
+
+
+def prediction_log_folder(serving_root: Path, model: str) -> Path:
+    return serving_root / model / "prediction_log"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+class EndpointResource(dg.ConfigurableResource):
+    """Talks to `mlops serve` through the state file it writes and its admin routes."""
+
+    serving_root: str
+    admin_token: str | None = None
+    timeout_s: float = 30.0
+
+    def running(self, model: str) -> dict | None:
+        """The server's state (url, pid) if one is running for this model."""
+        path = server_state_file(Path(self.serving_root), model)
+        if not path.exists():
+            return None
+        state = json.loads(path.read_text())
+        return state if _alive(int(state["pid"])) else None
+
+    def _call(self, url: str, *, body: dict | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET")
+        request.add_header("content-type", "application/json")
+        if self.admin_token:
+            request.add_header("authorization", f"Bearer {self.admin_token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise MlopsError(f"{url} answered {exc.code}: {exc.read().decode(errors='replace')}") from exc
+
+    def follow(self, model: str, version: str) -> str:
+        """Make a running server serve `version` and verify it; a text for the asset's metadata."""
+        state = self.running(model)
+        if state is None:
+            return "no server running (start one with `mlops serve`)"
+        url = state["url"]
+        current = self._call(f"{url}/version").get("model_version")
+        if str(current) != str(version):
+            if not self.admin_token:
+                raise MlopsError(f"server at {url} serves v{current}, not v{version}, and no admin token is set (MLOPS_ADMIN_TOKEN)")
+            self._call(f"{url}/admin/reload", body={"version": str(version)})
+        served = self._call(f"{url}/version").get("model_version")
+        if str(served) != str(version):
+            raise MlopsError(f"server at {url} still serves v{served} after reload to v{version}")
+        return f"{url} serves v{served}" + ("" if str(current) == str(version) else f" (reloaded from v{current})")

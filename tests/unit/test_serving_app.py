@@ -1,0 +1,409 @@
+"""The prediction server over real HTTP: uvicorn on a loopback port, httpx as the client, a toy scorer."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from mlops_assets.serving.app import create_app
+from mlops_assets.serving.contract import FieldSpec, Scorer, ScorerLoader, UnknownEntityError
+from mlops_assets.serving.prediction_log import SCHEMA, PredictionLogWriter, read_prediction_log
+from mlops_assets.serving.request import RequestError, parse_rows
+from mlops_assets.serving.server import BackgroundServer
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "s3cret-admin-token"
+FIELDS = (
+    FieldSpec("customer_id", "int", minimum=1),
+    FieldSpec("amount", "float", minimum=0, maximum=1_000_000),
+    FieldSpec("term_months", "int", minimum=6, maximum=360),
+    FieldSpec("purpose", "str", choices=("car", "home", "education")),
+)
+KNOWN_CUSTOMERS = range(1, 1001)
+CRASHING_CUSTOMER = 666  # the toy scorer raises a plain error for this one, as a buggy model would
+GOOD: dict[str, Any] = {"customer_id": 7, "amount": 12_000.0, "term_months": 36, "purpose": "car"}
+
+
+def expected_score(row: dict[str, Any], version: str) -> float:
+    """Each version scores differently, so a response's score tells which version made it."""
+    base = row["amount"] / (row["amount"] + 1000.0 * row["term_months"])
+    return base if version == "1" else 1.0 - base
+
+
+@dataclass
+class ToyScorer:
+    version: str
+    model_name: str = "credit"
+    fields: tuple[FieldSpec, ...] = FIELDS
+
+    def score(self, rows: list[dict[str, Any]]) -> list[float]:
+        for row in rows:
+            if row["customer_id"] not in KNOWN_CUSTOMERS:
+                raise UnknownEntityError("customer_id", row["customer_id"])
+            if row["customer_id"] == CRASHING_CUSTOMER:
+                raise ValueError("model exploded")
+        return [expected_score(row, self.version) for row in rows]
+
+
+def toy_loader(champion: str | None = "1", broken: frozenset[str] = frozenset({"3"})) -> ScorerLoader:
+    """Versions "1" and "2" load; ``broken`` ones raise; ``champion=None`` means no champion alias."""
+
+    def load(version: str | None) -> Scorer:
+        wanted = version or champion
+        if wanted is None:
+            raise LookupError("registered model 'credit' has no 'champion' alias")
+        if wanted in broken:
+            raise RuntimeError(f"artifact of version {wanted} is corrupt")
+        return ToyScorer(wanted)
+
+    return load
+
+
+@contextmanager
+def running(tmp_path: Path, loader: ScorerLoader | None = None, **options: Any) -> Iterator[tuple[httpx.Client, Path]]:
+    """A real server plus a keep-alive client; the server is stopped (log flushed) on exit."""
+    options.setdefault("admin_token", TOKEN)
+    log_folder = tmp_path / "prediction_log"
+    app = create_app(loader or toy_loader(), log_folder=log_folder, **options)
+    with BackgroundServer(app) as server, httpx.Client(base_url=server.url, trust_env=False, timeout=10) as client:
+        yield client, log_folder
+
+
+def admin(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_error(response: httpx.Response, status: int, field: str | None, *needles: str) -> None:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert (error["status"], error["field"]) == (status, field), error
+    for needle in needles:
+        assert needle in error["message"], error["message"]
+
+
+# --- request parsing --------------------------------------------------------------------------------
+
+
+def test_parse_rows_keeps_declared_fields_widens_ints_and_generates_request_ids() -> None:
+    rows = parse_rows(orjson.dumps({**GOOD, "amount": 500, "extra": [1]}), FIELDS, batch=False, max_rows=10)
+    assert rows[0]["amount"] == 500.0 and type(rows[0]["amount"]) is float
+    assert "extra" not in rows[0]
+    assert len(rows[0]["request_id"]) == 32 and int(rows[0]["request_id"], 16) >= 0
+    batch = orjson.dumps({"rows": [{**GOOD, "request_id": "a"}, {**GOOD, "request_id": "b"}]})
+    assert [r["request_id"] for r in parse_rows(batch, FIELDS, batch=True, max_rows=2)] == ["a", "b"]
+    with pytest.raises(RequestError) as exc:
+        parse_rows(batch, FIELDS, batch=True, max_rows=1)
+    assert (exc.value.status, exc.value.field) == (413, "rows")
+
+
+# --- serving ----------------------------------------------------------------------------------------
+
+
+def test_predict_single_and_batch_answer_with_the_serving_version(tmp_path: Path) -> None:
+    with running(tmp_path) as (client, _):
+        response = client.post("/predict", json={**GOOD, "request_id": "req-1"})
+        assert response.status_code == 200
+        assert response.headers["x-model-version"] == "1"
+        assert response.json() == {
+            "request_id": "req-1",
+            "score": pytest.approx(expected_score(GOOD, "1")),
+            "model_name": "credit",
+            "model_version": "1",
+        }
+        generated = client.post("/predict", json=GOOD).json()["request_id"]
+        assert len(generated) == 32 and generated != "req-1"
+
+        rows = [{**GOOD, "amount": 1000.0 * i, "request_id": f"r{i}"} for i in range(3)]
+        body = client.post("/predict/batch", json={"rows": rows}).json()
+        assert body["model_version"] == "1" and body["model_name"] == "credit"
+        assert [p["request_id"] for p in body["predictions"]] == ["r0", "r1", "r2"]
+        assert [p["score"] for p in body["predictions"]] == pytest.approx([expected_score(r, "1") for r in rows])
+
+        assert client.get("/health").json() == {"status": "ok"}
+        assert client.get("/ready").json()["model_version"] == "1"
+        assert client.get("/version").json() == {"model_name": "credit", "model_version": "1"}
+
+
+BAD_INPUTS: list[tuple[str, bytes | dict[str, Any], int, str | None, tuple[str, ...]]] = [
+    # (route, body, status, field, words the message must contain)
+    ("/predict", b'{"customer_id": 7,', 400, None, ("not valid JSON",)),
+    ("/predict", b"[1, 2]", 400, None, ("JSON object",)),
+    ("/predict", {k: v for k, v in GOOD.items() if k != "purpose"}, 422, "purpose", ("missing",)),
+    ("/predict", {**GOOD, "term_months": True}, 422, "term_months", ("integer", "boolean")),
+    ("/predict", {**GOOD, "term_months": 36.0}, 422, "term_months", ("integer",)),
+    ("/predict", {**GOOD, "amount": "12000"}, 422, "amount", ("number", "string")),
+    ("/predict", {**GOOD, "amount": None}, 422, "amount", ("null",)),
+    ("/predict", {**GOOD, "amount": -5}, 422, "amount", ("between 0 and 1000000",)),
+    ("/predict", {**GOOD, "term_months": 3}, 422, "term_months", ("between 6 and 360",)),
+    ("/predict", {**GOOD, "customer_id": 0}, 422, "customer_id", (">= 1",)),
+    ("/predict", {**GOOD, "purpose": "boat"}, 422, "purpose", ("'car', 'home', 'education'", "'boat'")),
+    ("/predict", {**GOOD, "request_id": 5}, 422, "request_id", ("string",)),
+    ("/predict", {**GOOD, "customer_id": 5000}, 404, "customer_id", ("5000",)),
+    ("/predict/batch", {"row": [GOOD]}, 422, "rows", ("list",)),
+    ("/predict/batch", {"rows": []}, 422, "rows", ("empty",)),
+    ("/predict/batch", {"rows": [GOOD, 3]}, 422, "rows[1]", ("object",)),
+    ("/predict/batch", {"rows": [GOOD, {**GOOD, "amount": "x"}]}, 422, "rows[1].amount", ("number",)),
+    ("/predict/batch", {"rows": [GOOD] * 6}, 413, "rows", ("6 > 5",)),
+    ("/predict/batch", {"rows": [GOOD, {**GOOD, "customer_id": 9999}]}, 404, "customer_id", ("9999",)),
+]
+
+
+def test_each_bad_input_gets_its_4xx_naming_the_field_and_the_server_keeps_serving(tmp_path: Path) -> None:
+    with running(tmp_path, max_batch_rows=5, max_body_bytes=4096) as (client, log_folder):
+        for route, body, status, field, needles in BAD_INPUTS:
+            content = body if isinstance(body, bytes) else orjson.dumps(body)
+            response = client.post(route, content=content, headers={"content-type": "application/json"})
+            assert_error(response, status, field, *needles)
+            assert response.headers["x-model-version"] == "1"
+            assert client.post("/predict", json=GOOD).status_code == 200  # the same connection still serves
+
+        big = orjson.dumps({**GOOD, "padding": "x" * 5000})
+        assert_error(client.post("/predict", content=big), 413, None, "4096-byte limit")
+        # Chunked, so no Content-Length to trust: the limit holds on the bytes actually read.
+        chunked = client.post("/predict", content=iter([big[:3000], big[3000:]]))
+        assert "content-length" not in chunked.request.headers
+        assert_error(chunked, 413, None, "4096-byte limit")
+
+        assert_error(client.get("/predict"), 405, None, "GET")
+        crash = client.post("/predict", json={**GOOD, "customer_id": CRASHING_CUSTOMER})
+        assert_error(crash, 500, None, "scoring failed: ValueError: model exploded")
+        assert crash.headers["x-model-version"] == "1"
+        assert_error(client.get("/nowhere"), 404, None, "/nowhere")
+        assert client.post("/predict", json=GOOD).status_code == 200
+    assert len(read_prediction_log(log_folder)) == len(BAD_INPUTS) + 1  # only served predictions are logged
+
+
+def test_admin_routes_need_the_token_and_reload_swaps_the_version(tmp_path: Path) -> None:
+    with running(tmp_path) as (client, _):
+        assert_error(client.post("/admin/reload", json={"version": "2"}), 401, None, "Bearer")
+        assert_error(client.post("/admin/reload", json={"version": "2"}, headers=admin("wrong")), 401, None, "invalid")
+        assert_error(client.post("/admin/reload", content=b'{"version": 2}', headers=admin()), 422, "version")
+        assert client.get("/version").json()["model_version"] == "1"
+
+        response = client.post("/admin/reload", json={"version": "2"}, headers=admin())
+        assert response.status_code == 200, response.text
+        assert response.json() == {"model_name": "credit", "model_version": "2", "previous": "1"}
+        served = client.post("/predict", json=GOOD)
+        assert served.headers["x-model-version"] == "2"
+        assert served.json()["score"] == pytest.approx(expected_score(GOOD, "2"))
+
+        back = client.post("/admin/reload", headers=admin())  # no body: back to the champion
+        assert back.json() == {"model_name": "credit", "model_version": "1", "previous": "2"}
+
+    with running(tmp_path, admin_token=None) as (client, _):
+        assert_error(
+            client.post("/admin/reload", headers=admin()), 403, None, "admin disabled: set MLOPS_ADMIN_TOKEN"
+        )
+
+
+def test_a_failed_reload_keeps_serving_the_old_model(tmp_path: Path) -> None:
+    with running(tmp_path) as (client, _):
+        response = client.post("/admin/reload", json={"version": "3"}, headers=admin())
+        assert_error(response, 500, "version", "artifact of version 3 is corrupt", "still serving version 1")
+        assert response.headers["x-model-version"] == "1"
+        assert client.get("/ready").json()["model_version"] == "1"
+        assert client.post("/predict", json=GOOD).json()["model_version"] == "1"
+
+
+def test_not_ready_when_the_champion_cannot_load_at_startup(tmp_path: Path) -> None:
+    with running(tmp_path, loader=toy_loader(champion=None)) as (client, _):
+        assert client.get("/health").status_code == 200
+        assert_error(client.get("/ready"), 503, None, "no 'champion' alias")
+        response = client.post("/predict", json=GOOD)
+        assert_error(response, 503, None, "no model loaded", "no 'champion' alias")
+        assert "x-model-version" not in response.headers
+        assert not any(line.startswith("mlops_served_model_version{") for line in client.get("/metrics").text.splitlines())
+
+        # An operator can still load a version by hand, and the server becomes ready.
+        response = client.post("/admin/reload", json={"version": "2"}, headers=admin())
+        assert response.json() == {"model_name": "credit", "model_version": "2", "previous": None}
+        assert client.get("/ready").status_code == 200
+        assert client.post("/predict", json=GOOD).status_code == 200
+
+
+def test_metrics_expose_counters_latency_and_the_served_version(tmp_path: Path) -> None:
+    with running(tmp_path) as (client, _):
+        for _ in range(3):
+            client.post("/predict", json=GOOD)
+        client.post("/predict/batch", json={"rows": [GOOD, GOOD]})
+        client.post("/predict", json={**GOOD, "amount": "1"})
+        client.get("/no/such/path")
+        response = client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    lines = set(response.text.splitlines())
+    assert 'mlops_requests_total{route="/predict",status="200"} 3' in lines
+    assert 'mlops_requests_total{route="/predict",status="422"} 1' in lines
+    assert 'mlops_requests_total{route="/predict/batch",status="200"} 1' in lines
+    assert 'mlops_request_errors_total{route="/predict",status="422"} 1' in lines
+    assert 'mlops_request_errors_total{route="unmatched",status="404"} 1' in lines
+    assert 'mlops_predictions_total{version="1"} 5' in lines
+    assert 'mlops_request_duration_seconds_bucket{route="/predict",le="+Inf"} 4' in lines
+    assert any(line.startswith('mlops_request_duration_seconds_bucket{route="/predict",le="0.0005"}') for line in lines)
+    assert 'mlops_served_model_version{model="credit"} 1' in lines
+
+
+def test_every_served_prediction_is_logged_in_a_few_batch_files(tmp_path: Path) -> None:
+    with running(tmp_path) as (client, log_folder):
+        sent = {}
+        for i in range(200):
+            body = client.post("/predict", json={**GOOD, "amount": float(i), "request_id": f"q{i}"}).json()
+            sent[body["request_id"]] = body["score"]
+    files = list(log_folder.glob("date=*/*.parquet"))
+    assert 1 <= len(files) <= 5, files  # batches, not one file per request
+    assert not list(log_folder.rglob("*.tmp"))
+    log = read_prediction_log(log_folder)
+    assert len(log) == 200 and dict(zip(log["request_id"], log["score"])) == pytest.approx(sent)
+    first = log.iloc[0]
+    assert (first["model_name"], first["model_version"], first["route"]) == ("credit", "1", "/predict")
+    assert json.loads(first["inputs"]) == {**GOOD, "amount": 0.0}
+    assert first["latency_ms"] > 0 and first["shadow_version"] is None
+    assert str(log["ts"].dt.tz) == "UTC"
+    assert abs(datetime.now(UTC) - first["ts"].to_pydatetime()) < timedelta(minutes=5)
+
+
+def test_log_writer_flushes_full_batches_early_and_everything_on_close(tmp_path: Path) -> None:
+    assert list(read_prediction_log(tmp_path)) == SCHEMA.names  # no files yet: empty, right columns
+    writer = PredictionLogWriter(tmp_path, flush_every_s=60, max_batch=10)
+    record = {
+        "request_id": "x",
+        "ts": datetime.now(UTC),
+        "model_name": "m",
+        "model_version": "1",
+        "route": "/predict",
+        "inputs": "{}",
+        "score": 0.5,
+        "latency_ms": 0.1,
+    }  # no shadow fields: they are optional and read back as null
+    for _ in range(10):
+        writer.append(record)
+    deadline = time.monotonic() + 5
+    while len(read_prediction_log(tmp_path)) < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(read_prediction_log(tmp_path)) == 10  # written long before the 60 s timer
+    for _ in range(3):
+        writer.append(record)
+    writer.close()
+    log = read_prediction_log(tmp_path)
+    assert len(log) == 13 and log["shadow_score"].isna().all()
+    with pytest.raises(RuntimeError, match="closed"):
+        writer.append(record)
+
+
+def test_concurrent_load_with_a_reload_in_the_middle_has_no_errors(tmp_path: Path) -> None:
+    threads, per_thread = 4, 200
+    with running(tmp_path) as (client, log_folder):
+        url = str(client.base_url)
+        done = threading.Semaphore(0)
+        results: list[list[tuple[int, str, str, float]]] = [[] for _ in range(threads)]
+        failures: list[BaseException] = []
+
+        def worker(k: int) -> None:
+            try:
+                with httpx.Client(base_url=url, trust_env=False, timeout=10) as own:
+                    for i in range(per_thread):
+                        row = {**GOOD, "amount": float(i)}
+                        r = own.post("/predict", json=row)
+                        body = r.json()
+                        results[k].append((r.status_code, r.headers["x-model-version"], body["model_version"], body["score"]))
+                        done.release()
+            except BaseException as exc:  # any failure in a worker fails the test, reported below
+                failures.append(exc)
+
+        pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+        for t in pool:
+            t.start()
+        for _ in range(threads * per_thread // 2):
+            done.acquire()
+        swap = client.post("/admin/reload", json={"version": "2"}, headers=admin())
+        for t in pool:
+            t.join()
+    assert not failures, failures
+    assert swap.status_code == 200
+    flat = [r for rs in results for r in rs]
+    assert len(flat) == threads * per_thread
+    assert all(status == 200 for status, *_ in flat)
+    assert all(header == version for _, header, version, _ in flat)
+    assert {version for _, _, version, _ in flat} == {"1", "2"}  # the swap happened mid-load
+    log = read_prediction_log(log_folder)
+    assert len(log) == threads * per_thread
+    for _, row in log.iterrows():  # each logged score was made by the version it is logged under
+        assert row["score"] == pytest.approx(expected_score(json.loads(row["inputs"]), row["model_version"]))
+
+
+def test_median_single_row_latency_over_keep_alive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Measured and printed, not asserted: timing depends on the machine."""
+    with running(tmp_path) as (client, log_folder):
+        body = orjson.dumps(GOOD)
+        headers = {"content-type": "application/json"}
+        for _ in range(200):
+            client.post("/predict", content=body, headers=headers)
+        samples = []
+        for _ in range(2000):
+            start = time.perf_counter()
+            response = client.post("/predict", content=body, headers=headers)
+            samples.append(time.perf_counter() - start)
+            assert response.status_code == 200
+    in_app = read_prediction_log(log_folder)["latency_ms"].iloc[200:]
+    with capsys.disabled():
+        print(
+            f"\n[serving latency] POST /predict round trip over keep-alive: median {statistics.median(samples) * 1e3:.3f} ms, "
+            f"p99 {sorted(samples)[int(len(samples) * 0.99)] * 1e3:.3f} ms; in-app (body read to scores) median "
+            f"{in_app.median():.3f} ms"
+        )
+
+
+def test_serve_writes_the_state_file_and_removes_it_on_sigterm(tmp_path: Path) -> None:
+    state_file = tmp_path / "state" / "server.json"
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from mlops_assets.serving.app import create_app
+        from mlops_assets.serving.contract import FieldSpec
+        from mlops_assets.serving.server import serve
+
+        class One:
+            model_name, version, fields = "credit", "1", (FieldSpec("x", "float"),)
+            def score(self, rows):
+                return [0.5 for _ in rows]
+
+        app = create_app(lambda version: One(), admin_token=None, log_folder=Path({str(tmp_path / "log")!r}))
+        serve(app, port=0, state_file=Path({str(state_file)!r}))
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not state_file.exists():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "no state file"
+            time.sleep(0.05)
+        state = json.loads(state_file.read_text())
+        assert set(state) == {"pid", "host", "port", "url", "started_at"}
+        assert state["pid"] == proc.pid and state["host"] == "127.0.0.1" and state["port"] > 0
+        with httpx.Client(base_url=state["url"], trust_env=False) as client:
+            assert client.get("/health").status_code == 200
+            assert client.post("/predict", json={"x": 1.0}).json()["score"] == 0.5
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGTERM, stderr  # uvicorn re-raises SIGTERM after its graceful shutdown
+    assert not state_file.exists()
+    assert len(read_prediction_log(tmp_path / "log")) == 1  # flushed by the lifespan shutdown

@@ -1,0 +1,184 @@
+"""Great Expectations validation of loan applications: quarantine, reasons and batch verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlops_assets.schema import APPLICATION_COLUMNS
+from mlops_assets.validated.expectations import RULES, application_suite
+from mlops_assets.validated.validate import BATCH_RULE, EXPECTATION, REASON, validate_applications
+
+AGE_OUTLIERS = {10074: 144, 10163: 144, 10508: 123, 38388: 144}
+EMP_OUTLIERS = {10000: 123.0, 10186: 123.0}
+
+
+@pytest.fixture(scope="module")
+def loans(credit_dir: Path) -> pd.DataFrame:
+    return pd.read_parquet(credit_dir / "loan_table.parquet")
+
+
+@pytest.fixture
+def clean(loans: pd.DataFrame) -> pd.DataFrame:
+    """20 real applications that break no rule."""
+    ok = loans[(loans["person_age"] <= 100) & (loans["person_emp_length"] <= 60)]
+    return ok.head(20).reset_index(drop=True)
+
+
+def reasons_by_id(quarantined: pd.DataFrame) -> dict[int, str]:
+    return dict(zip(quarantined["loan_id"], quarantined[REASON], strict=True))
+
+
+def test_suite_lists_every_rule_once() -> None:
+    suite = application_suite()
+    assert len(suite.expectations) == len(RULES) == 20
+    assert len({rule.name for rule in RULES}) == len(RULES)
+    not_null = {rule.column for rule in RULES if rule.expectation.endswith("not_be_null")}
+    assert not_null == set(APPLICATION_COLUMNS) - {"created_timestamp"}
+
+
+def test_real_data_passes_and_quarantines_the_six_outliers(loans: pd.DataFrame, tmp_path: Path) -> None:
+    out = validate_applications(loans)
+
+    assert out.passed and out.schema_ok
+    assert (len(out.valid), len(out.quarantined)) == (28_632, 6)
+    assert out.reject_fraction == pytest.approx(6 / 28_638)
+    expected = {i: f"person_age={v} outside [18, 100]" for i, v in AGE_OUTLIERS.items()}
+    expected |= {i: "person_emp_length=123 outside [0, 60]" for i in EMP_OUTLIERS}
+    assert reasons_by_id(out.quarantined) == expected
+    assert out.valid.dtypes.equals(loans.dtypes)
+    failing = {e.name: e.unexpected_count for e in out.expectations if not e.success}
+    assert failing == {
+        "expect_column_values_to_be_between(person_age)": 4,
+        "expect_column_values_to_be_between(person_emp_length)": 2,
+    }
+    assert "6 of 28638 rows" in out.summary and "person_age in [18, 100] (4 rows)" in out.summary
+
+    out.quarantined.to_parquet(tmp_path / "q.parquet")
+    back = pd.read_parquet(tmp_path / "q.parquet")
+    assert back[REASON].tolist() == out.quarantined[REASON].tolist()
+
+
+def bad_batch(clean: pd.DataFrame) -> pd.DataFrame:
+    """20 rows, 6 of them broken in different ways (two share a duplicated loan_id)."""
+    bad = clean.copy()
+    bad.loc[0, "person_age"] = np.nan  # int column becomes float, as after a lossy extract
+    bad.loc[1, "person_age"] = 150
+    bad.loc[2, "person_age"] = 12
+    bad.loc[3, "loan_intent"] = "CAR"
+    bad.loc[4, "person_home_ownership"] = None
+    bad.loc[5, "loan_id"] = bad.loc[6, "loan_id"]
+    bad.loc[7, "event_timestamp"] = pd.NaT
+    bad.loc[7, "person_income"] = 0
+    return bad
+
+
+def test_bad_rows_get_one_reason_per_broken_rule(clean: pd.DataFrame) -> None:
+    bad = bad_batch(clean)
+    ids = bad["loan_id"].tolist()
+    out = validate_applications(bad, max_reject_fraction=0.5)
+
+    assert out.passed and out.schema_ok
+    assert (len(out.valid), len(out.quarantined)) == (12, 8)
+    assert out.reject_fraction == pytest.approx(8 / 20)
+    assert out.quarantined[REASON].tolist() == [
+        "person_age is null",
+        "person_age=150 outside [18, 100]",
+        "person_age=12 outside [18, 100]",
+        "loan_intent='CAR' not in {EDUCATION, MEDICAL, VENTURE, PERSONAL, DEBTCONSOLIDATION, HOMEIMPROVEMENT}",
+        "person_home_ownership is null",
+        f"loan_id={ids[6]} is duplicated",
+        f"loan_id={ids[6]} is duplicated",
+        "event_timestamp is null; person_income=0 outside (0, 10000000]",
+    ]
+    assert out.quarantined[EXPECTATION].iloc[7] == (
+        "expect_column_values_to_not_be_null(event_timestamp); "
+        "expect_column_values_to_be_between(person_income)"
+    )
+    assert out.valid["loan_id"].tolist() == ids[8:]
+
+
+def test_too_many_bad_rows_reject_the_whole_batch(clean: pd.DataFrame) -> None:
+    out = validate_applications(bad_batch(clean))
+
+    assert not out.passed and out.schema_ok
+    assert out.reject_fraction == pytest.approx(0.4)
+    assert out.valid.empty and len(out.quarantined) == 20
+    batch_reason = "batch rejected: 40.0% of rows failed validation (limit 10.0%)"
+    assert (out.quarantined[REASON] == batch_reason).sum() == 12
+    assert (out.quarantined[EXPECTATION] == BATCH_RULE).sum() == 12
+    assert out.quarantined[REASON].iloc[1] == "person_age=150 outside [18, 100]"
+    assert out.summary.startswith("Batch rejected: 8 of 20 rows (40.0%)")
+
+
+def test_missing_column_quarantines_every_row(clean: pd.DataFrame) -> None:
+    out = validate_applications(clean.drop(columns=["person_income", "loan_intent"]))
+
+    assert not out.schema_ok and not out.passed
+    assert out.reject_fraction == 1.0
+    assert out.valid.empty and len(out.quarantined) == 20
+    assert list(out.quarantined.columns) == [
+        *[c for c in clean.columns if c not in ("person_income", "loan_intent")],
+        REASON,
+        EXPECTATION,
+    ]
+    assert set(out.quarantined[REASON]) == {
+        "schema break: missing column(s) person_income, loan_intent: "
+        "the landing file must contain columns person_income (int64), loan_intent (object)"
+    }
+    assert set(out.quarantined[EXPECTATION]) == {"expect_table_columns_to_match_set"}
+    assert "missing column(s) person_income, loan_intent" in out.summary
+    table = out.expectations[0]
+    assert (table.column, table.success, table.unexpected_count) == (None, False, 2)
+
+
+def test_uncheckable_column_is_a_schema_break(clean: pd.DataFrame) -> None:
+    out = validate_applications(clean.astype({"person_age": str}))
+
+    assert not out.schema_ok and not out.passed and len(out.quarantined) == 20
+    assert out.quarantined[REASON].str.startswith("schema break: person_age could not be checked").all()
+    assert "person_age (int64)" in out.quarantined[REASON].iloc[0]
+
+
+def test_empty_batch_is_valid(loans: pd.DataFrame, tmp_path: Path) -> None:
+    out = validate_applications(loans.head(0))
+
+    assert out.passed and out.schema_ok and out.reject_fraction == 0.0
+    assert out.valid.empty and out.quarantined.empty
+    assert list(out.quarantined.columns) == [*loans.columns, REASON, EXPECTATION]
+    out.quarantined.to_parquet(tmp_path / "empty.parquet")
+
+
+def test_caller_index_is_kept_even_when_repeated(clean: pd.DataFrame) -> None:
+    bad = bad_batch(clean).set_axis([7] * 20)
+    out = validate_applications(bad, max_reject_fraction=0.5)
+
+    assert len(out.quarantined) == 8 and set(out.valid.index) == {7}
+    assert out.quarantined[REASON].iloc[1] == "person_age=150 outside [18, 100]"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda df: df,
+        bad_batch,
+        lambda df: df.drop(columns=["dob_ssn"]),
+        lambda df: df.head(0),
+        lambda df: bad_batch(df).head(3),
+    ],
+    ids=["clean", "bad", "schema_break", "empty", "all_bad"],
+)
+@pytest.mark.parametrize("limit", [0.0, 0.1, 1.0])
+def test_nothing_is_ever_dropped(
+    clean: pd.DataFrame, make: Callable[[pd.DataFrame], pd.DataFrame], limit: float
+) -> None:
+    df = make(clean)
+    out = validate_applications(df, max_reject_fraction=limit)
+
+    assert len(out.valid) + len(out.quarantined) == len(df)
+    assert sorted([*out.valid["loan_id"], *out.quarantined["loan_id"]]) == sorted(df["loan_id"])
+    assert (out.quarantined[REASON].str.len() > 0).all()
