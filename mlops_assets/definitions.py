@@ -44,7 +44,12 @@ def default_definitions(profile: Profile | None = None) -> dg.Definitions:
 
 
 def build_definitions(profile: Profile | None = None) -> dg.Definitions:
+    """The shared graph plus the shipped credit model."""
     return dg.Definitions.merge(default_definitions(profile), build_model_assets(CREDIT_MODEL))
 
 
-defs = build_definitions()
+def __getattr__(name: str) -> dg.Definitions:
+    """`defs`, built on first access so importing the package reads no environment and builds nothing."""
+    if name == "defs":
+        return build_definitions()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

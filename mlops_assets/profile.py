@@ -20,6 +20,8 @@ PROFILES = (EMBEDDED, PRODUCTION)
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
+# The Feast repo of a source checkout; an installed wheel points MLOPS_FEATURE_REPO at its own.
+CHECKOUT_FEATURE_REPO = Path(__file__).resolve().parents[1] / "feature_repo"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Profile:
     dagster_pg_url: str | None
     admin_token: str | None
     credit_data: Path | None
+    feature_repo: Path
 
     @property
     def dagster_home(self) -> Path:
@@ -85,6 +88,7 @@ def load_profile(env: Mapping[str, str] | None = None) -> Profile:
         "home": home,
         "admin_token": _admin_token(env),
         "credit_data": Path(credit).expanduser().resolve() if credit else None,
+        "feature_repo": Path(env.get("MLOPS_FEATURE_REPO", CHECKOUT_FEATURE_REPO)).expanduser().resolve(),
     }
     if name == EMBEDDED:
         return Profile(

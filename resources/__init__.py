@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from mlops_assets.profile import Profile
 
 EXPERIMENT = "mlops-assets"
-FEATURE_REPO = Path(__file__).resolve().parents[1] / "feature_repo"
 
 
 def resources_for(profile: Profile) -> dict[str, Any]:
@@ -22,7 +20,7 @@ def resources_for(profile: Profile) -> dict[str, Any]:
     return {
         "lake": LakeResource(root=str(profile.lake_root), landing_root=str(profile.landing_root)),
         "feast": FeastResource(
-            repo_path=str(FEATURE_REPO),
+            repo_path=str(profile.feature_repo),
             store_root=str(profile.feast_root),
             lake_root=str(profile.lake_root),
             registry=profile.feast_registry,

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 METRIC_NAMES = ("roc_auc", "pr_auc", "log_loss", "brier", "ece")
 _HIGHER_IS_BETTER = {"roc_auc": True, "pr_auc": True, "log_loss": False, "brier": False, "ece": False}
@@ -50,8 +49,8 @@ def classification_metrics(y_true: ArrayLike, y_score: ArrayLike) -> dict[str, f
     """All METRIC_NAMES plus the row count and positive rate that give them context."""
     y, s = check_inputs(y_true, y_score)
     return {
-        "roc_auc": float(roc_auc_score(y, s)),
-        "pr_auc": float(average_precision_score(y, s)),
+        "roc_auc": float(_sk().roc_auc_score(y, s)),
+        "pr_auc": float(_sk().average_precision_score(y, s)),
         "log_loss": _log_loss(y, s),
         "brier": _brier(y, s),
         "ece": _ece(calibration_table(y, s)),
@@ -100,7 +99,7 @@ def slice_metrics(
                     "value": value,
                     "n": len(y),
                     "positive_rate": float(y.mean()),
-                    "roc_auc": float(roc_auc_score(y, s)) if defined else float("nan"),
+                    "roc_auc": float(_sk().roc_auc_score(y, s)) if defined else float("nan"),
                     "log_loss": _log_loss(y, s),
                     "brier": _brier(y, s),
                 }
@@ -119,13 +118,20 @@ def higher_is_better(metric: str) -> bool:
 
 def _log_loss(y: np.ndarray, s: np.ndarray) -> float:
     # Clipped so a confident miss costs a large finite loss instead of infinity.
-    return float(log_loss(y, np.clip(s, _EPS, 1 - _EPS), labels=[0, 1]))
+    return float(_sk().log_loss(y, np.clip(s, _EPS, 1 - _EPS), labels=[0, 1]))
 
 
 def _brier(y: np.ndarray, s: np.ndarray) -> float:
-    return float(brier_score_loss(y, s, labels=[0, 1]))
+    return float(_sk().brier_score_loss(y, s, labels=[0, 1]))
 
 
 def _ece(table: pd.DataFrame) -> float:
     weights = table["n"] / table["n"].sum()
     return float((weights * (table["mean_score"] - table["observed_rate"]).abs()).sum())
+
+
+def _sk():
+    """sklearn.metrics, imported on first use: loading definitions should not pay 2 s for it."""
+    import sklearn.metrics
+
+    return sklearn.metrics

@@ -1,0 +1,68 @@
+"""One real run of the whole graph on 60 replayed days, shared by the Dagster-tier tests.
+
+Real components: a SQLite Dagster instance, an MLflow tracking store and registry, a Feast
+repo (duckdb offline, sqlite online), GE suites, and the HTTP server on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from mlops_assets.credit import CREDIT_MODEL
+from mlops_assets.definitions import build_definitions
+from mlops_assets.instance import ensure_instance
+from mlops_assets.profile import Profile, load_profile
+from mlops_assets.runs import run_job
+from mlops_assets.simulate import load_credit_risk, write_landing
+from resources.serving import prediction_log_folder, server_state_file
+
+TOKEN = "test-admin-token"
+DAYS = 60
+
+
+@dataclass
+class Pipeline:
+    profile: Profile
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    result: dg.ExecuteInProcessResult
+    days: tuple[str, str]
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory, credit_dir: Path) -> Pipeline:
+    home = tmp_path_factory.mktemp("mlops_home")
+    profile = load_profile({"MLOPS_HOME": str(home), "MLOPS_ADMIN_TOKEN": TOKEN})
+    summary = write_landing(load_credit_risk(credit_dir), profile.landing_root, days=DAYS)
+    days = (summary.first_day.isoformat(), summary.last_day.isoformat())
+    defs = build_definitions(profile)
+    instance = ensure_instance(profile)
+    result = run_job(defs, instance, "pipeline", days=days, trigger="test")
+    return Pipeline(profile, defs, instance, result, days)
+
+
+@pytest.fixture(scope="session")
+def server(pipeline: Pipeline):
+    """The real app with the real scorer, on a free loopback port."""
+    from mlops_assets.serving.app import create_app
+    from mlops_assets.serving.scorer import scorer_loader
+    from mlops_assets.serving.server import BackgroundServer
+
+    app = create_app(
+        scorer_loader(pipeline.profile, CREDIT_MODEL),
+        admin_token=TOKEN,
+        log_folder=prediction_log_folder(pipeline.profile.serving_root, CREDIT_MODEL.name),
+    )
+    state = server_state_file(pipeline.profile.serving_root, CREDIT_MODEL.name)
+    with BackgroundServer(app) as running:
+        # what `mlops serve` writes, so the deployed_endpoint asset finds this server
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text(json.dumps({"pid": os.getpid(), "url": running.url}))
+        yield running
+        state.unlink(missing_ok=True)

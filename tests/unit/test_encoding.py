@@ -1,0 +1,26 @@
+import math
+
+import pandas as pd
+
+from mlops_assets.features.encoding import ENCODED_FEATURES, encode_application
+
+
+def application(**overrides):
+    row = {"person_age": 30, "person_income": 50000, "person_home_ownership": "OWN", "person_emp_length": 4.0,
+           "loan_intent": "MEDICAL", "loan_amnt": 10000, "loan_int_rate": 12.5}
+    return pd.DataFrame([{**row, **overrides}])
+
+
+def test_outputs_exactly_the_declared_features_as_floats():
+    out = encode_application(application())
+    assert tuple(out.columns) == ENCODED_FEATURES
+    assert all(str(t) == "float64" for t in out.dtypes)
+    assert out.loc[0, "loan_to_income"] == 0.2
+    assert out.loc[0, "home_ownership_code"] == 2.0
+    assert out.loc[0, "loan_intent_code"] == 1.0
+
+
+def test_unknown_category_and_zero_income_become_missing_not_errors():
+    out = encode_application(application(loan_intent="CAR", person_income=0))
+    assert math.isnan(out.loc[0, "loan_intent_code"])
+    assert math.isnan(out.loc[0, "loan_to_income"])

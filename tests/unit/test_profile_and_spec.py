@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+import mlops_assets
+from mlops_assets import ConfigurationError, ModelSpec, keys, load_profile
+
+
+def test_embedded_profile_lives_under_mlops_home(tmp_path):
+    p = load_profile({"MLOPS_HOME": str(tmp_path)})
+    assert p.name == "embedded"
+    assert p.mlflow_tracking_uri == f"sqlite:///{tmp_path}/mlflow.db"
+    assert p.feast_online_store == {"type": "sqlite", "path": str(tmp_path / "feast" / "online_store.db")}
+    assert p.dagster_home == tmp_path / "dagster"
+    assert p.dagster_pg_url is None
+
+
+def test_production_profile_points_at_postgres_and_redis(tmp_path):
+    p = load_profile({"MLOPS_HOME": str(tmp_path), "MLOPS_PROFILE": "production", "MLOPS_REDIS_URL": "redis://127.0.0.1:6379/2"})
+    assert p.dagster_pg_url == "postgresql://postgres@127.0.0.1:5432/test"
+    assert p.feast_registry_type == "sql"
+    assert p.feast_online_store == {"type": "redis", "connection_string": "127.0.0.1:6379,db=2"}
+
+
+def test_unknown_profile_is_a_clear_error():
+    with pytest.raises(ConfigurationError, match="MLOPS_PROFILE='staging'.*embedded, production"):
+        load_profile({"MLOPS_PROFILE": "staging"})
+
+
+def test_admin_token_from_file(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    assert load_profile({"MLOPS_HOME": str(tmp_path), "MLOPS_ADMIN_TOKEN_FILE": str(token)}).admin_token == "s3cret"
+
+
+def test_spec_validates_its_fields():
+    with pytest.raises(ConfigurationError, match="lower_snake_case"):
+        ModelSpec(name="Credit Model", feature_service="x", label="y", entity_keys=("k",))
+    with pytest.raises(ConfigurationError, match="holdout_days"):
+        ModelSpec(name="m", feature_service="x", label="y", entity_keys=("k",), holdout_days=0)
+
+
+def test_model_keys_are_prefixed_and_stages_checked():
+    assert keys.model_key("churn", "candidate_model").path == ["churn", "candidate_model"]
+    with pytest.raises(ValueError, match="unknown model stage"):
+        keys.model_key("churn", "model")
+
+
+def test_public_api_is_listed_once_and_sorted():
+    assert mlops_assets.__all__ == sorted(mlops_assets.__all__)
+    for name in mlops_assets.__all__:
+        assert hasattr(mlops_assets, name), name
+    assert {"ModelSpec", "build_model_assets", "default_definitions", "keys"} <= set(mlops_assets.__all__)
+
+
+def test_importing_the_package_loads_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = "import sys, mlops_assets; print(sorted(m for m in ('feast','mlflow','great_expectations','lightgbm','sklearn','matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2])
+    assert out.stdout.strip() == "[]"
