@@ -101,6 +101,39 @@ def cmd_serve(args: argparse.Namespace, profile: Profile) -> None:
     serve(app, host=args.host, port=args.port, state_file=server_state_file(profile.serving_root, spec.name))
 
 
+def cmd_rollback(args: argparse.Namespace, profile: Profile) -> None:
+    """Move `champion` back along its history; a running server is told to follow."""
+    import getpass
+
+    from resources import resources_for
+
+    resources = resources_for(profile)
+    move = resources["registry"].rollback(args.model, by=f"cli:{getpass.getuser()}", to=args.to)
+    say(f"{args.model}: champion v{move['previous']} → v{move['version']} ({move['reason']}, {move['at']})")
+    say(f"server: {resources['endpoint'].follow(args.model, move['version'])}")
+
+
+def cmd_tick(args: argparse.Namespace, profile: Profile) -> None:
+    """Evaluate every sensor once and run what they ask for, here (what the daemon does on a timer)."""
+    from mlops_assets.automation import tick
+    from mlops_assets.definitions import build_definitions
+    from mlops_assets.instance import ensure_instance
+
+    defs = build_definitions(profile)
+    names = args.sensor or [s.name for s in defs.resolve_all_sensor_defs() if not s.name.startswith("mlflow_run_closer")]
+    for outcome in tick(defs, ensure_instance(profile), names):
+        state = "" if outcome.run_id is None else f" → run {outcome.run_id[:8]} {'succeeded' if outcome.success else 'FAILED'}"
+        say(f"{outcome.sensor}: {outcome.message}{state}")
+
+
+def cmd_simulate(args: argparse.Namespace, profile: Profile) -> None:
+    from mlops_assets.simulate.scenarios import simulate
+
+    history = credit_source(profile, args.source, args.synthetic, seed=0)
+    summary = simulate(profile.landing_root, args.scenario, history=history, days=args.days, seed=args.seed, progress=say)
+    say(f"{summary.scenario}: {summary.applications} applications, {summary.labels} labels, {summary.first_day} .. {summary.last_day}; {summary.notes}")
+
+
 def cmd_demo(args: argparse.Namespace, profile: Profile) -> None:
     from mlops_assets.demo import run_demo
 
@@ -142,9 +175,26 @@ def main(argv: list[str] | None = None) -> None:
 
     demo = sub.add_parser("demo", help="the whole story, headless: replay, train, gate, deploy, serve")
     demo.add_argument("--days", type=int, default=90)
-    demo.add_argument("--requests", type=int, default=20)
+    demo.add_argument("--skip-drift", action="store_true", help="stop after the first deployment")
     demo.add_argument("--port", type=int, default=8765)
     demo.set_defaults(func=cmd_demo)
+
+    back = sub.add_parser("rollback", help="move the champion alias back; the running server follows")
+    back.add_argument("--model", default="credit")
+    back.add_argument("--to", help="version to roll back to (default: the previous champion)")
+    back.set_defaults(func=cmd_rollback)
+
+    tick = sub.add_parser("tick", help="evaluate the sensors once and run what they request, in this process")
+    tick.add_argument("--sensor", action="append", help="only this sensor (repeatable)")
+    tick.set_defaults(func=cmd_tick)
+
+    sim = sub.add_parser("simulate", help="land more days with a scenario injected")
+    sim.add_argument("--scenario", required=True, help="stable | covariate-drift | concept-drift | label-delay | schema-break | garbage-rows")
+    sim.add_argument("--days", type=int, default=30)
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--source", help="the data the landed history was replayed from (its pending outcomes still arrive)")
+    sim.add_argument("--synthetic", action="store_true", help="the history came from the synthetic generator")
+    sim.set_defaults(func=cmd_simulate)
 
     dev = sub.add_parser("dev", help="open the Dagster UI on this profile's instance")
     dev.add_argument("--port", type=int, default=3000)

@@ -10,9 +10,14 @@ import dagster as dg
 from mlops_assets import keys
 from mlops_assets.deployment.assets import champion_gate_asset, deployed_endpoint_asset
 from mlops_assets.evaluation.assets import evaluation_report_asset
+from mlops_assets.monitoring.assets import drift_report_asset, live_performance_asset
 from mlops_assets.monitoring.prediction_log import prediction_log_asset
+from mlops_assets.provenance import AUTOMATIC_TAG, TRIGGER_TAG
 from mlops_assets.specs import ModelSpec
 from mlops_assets.training.assets import candidate_model_asset, training_set_asset
+from sensors.drift import drift_sensor
+from sensors.new_labels import new_labels_sensor
+from sensors.performance import performance_sensor
 
 DELIVERY_STAGES = ("training_set", "candidate_model", "evaluation_report", "champion_gate", "deployed_endpoint")
 
@@ -24,10 +29,6 @@ def mlflow_hooks() -> set[dg.HookDefinition]:
     return {end_mlflow_on_run_finished}
 
 
-def retrain_job_name(spec: ModelSpec) -> str:
-    return f"{spec.name}_retrain"
-
-
 def build_model_assets(spec: ModelSpec) -> dg.Definitions:
     """Training set → candidate → evaluation → gate → endpoint → prediction log, and a retrain job."""
     assets = [
@@ -37,9 +38,11 @@ def build_model_assets(spec: ModelSpec) -> dg.Definitions:
         champion_gate_asset(spec),
         deployed_endpoint_asset(spec),
         prediction_log_asset(spec),
+        drift_report_asset(spec, spec.policy.psi_threshold),
+        live_performance_asset(spec),
     ]
     retrain = dg.define_asset_job(
-        retrain_job_name(spec),
+        spec.retrain_job,
         selection=dg.AssetSelection.assets(spec.events, *(keys.model_key(spec.name, s) for s in DELIVERY_STAGES)),
         hooks=mlflow_hooks(),
         description=f"Refresh labelled events, train, evaluate, gate and deploy {spec.name}.",
@@ -49,4 +52,17 @@ def build_model_assets(spec: ModelSpec) -> dg.Definitions:
         selection=dg.AssetSelection.assets(keys.model_key(spec.name, "prediction_log")),
         description=f"Gather what the {spec.name} endpoint served into the prediction log table.",
     )
-    return dg.Definitions(assets=assets, jobs=[retrain, collect_log])
+    sensors = [
+        new_labels_sensor(spec, spec.policy),
+        drift_sensor(spec, spec.policy),
+        performance_sensor(spec, spec.policy),
+    ]
+    weekly = dg.ScheduleDefinition(
+        name=f"{spec.name}_weekly_retrain",
+        job_name=spec.retrain_job,
+        cron_schedule="0 3 * * 1",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        tags={TRIGGER_TAG: "weekly_retrain schedule", AUTOMATIC_TAG: "true"},
+        description=f"Retrains {spec.name} every Monday 03:00 UTC; the gate still decides what serves.",
+    )
+    return dg.Definitions(assets=assets, jobs=[retrain, collect_log], sensors=sensors, schedules=[weekly])

@@ -18,6 +18,12 @@ def instance_config(profile: Profile) -> str:
 
 
 def ensure_instance(profile: Profile) -> dg.DagsterInstance:
+    """The profile's instance; in production its PostgreSQL databases are created first if missing."""
+    if profile.postgres_urls():
+        from resources.postgres import ensure_database
+
+        for url in profile.postgres_urls():
+            ensure_database(url)
     home = profile.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"

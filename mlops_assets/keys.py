@@ -20,6 +20,8 @@ MODEL_STAGES = (
     "champion_gate",
     "deployed_endpoint",
     "prediction_log",
+    "drift_report",
+    "live_performance",
 )
 
 

@@ -18,7 +18,9 @@ EMBEDDED = "embedded"
 PRODUCTION = "production"
 PROFILES = (EMBEDDED, PRODUCTION)
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+# Dagster and MLflow both create a table named `runs`: each system gets its own database.
+PG_DATABASES = {"dagster": "mlops_dagster", "mlflow": "mlops_mlflow", "feast": "mlops_feast"}
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
 # The Feast repo of a source checkout; an installed wheel points MLOPS_FEATURE_REPO at its own.
 CHECKOUT_FEATURE_REPO = Path(__file__).resolve().parents[1] / "feature_repo"
@@ -68,6 +70,11 @@ class Profile:
     def server_state_file(self) -> Path:
         return self.serving_root / "server.json"
 
+    def postgres_urls(self) -> list[str]:
+        """The PostgreSQL databases this profile stores into (none when embedded)."""
+        urls = [self.dagster_pg_url, self.mlflow_tracking_uri, self.feast_registry.replace("+psycopg", "", 1)]
+        return [u for u in urls if u and u.startswith("postgresql")]
+
     def environ(self) -> dict[str, str]:
         """Variables a child process (dagster dev, the server) needs to see this profile."""
         env = {"MLOPS_HOME": str(self.home), "MLOPS_PROFILE": self.name, "DAGSTER_HOME": str(self.dagster_home)}
@@ -101,15 +108,16 @@ def load_profile(env: Mapping[str, str] | None = None) -> Profile:
             dagster_pg_url=None,
             **common,
         )
-    pg = env.get("MLOPS_PG_URL", DEFAULT_PG_URL)
+    server = env.get("MLOPS_PG_SERVER", DEFAULT_PG_SERVER).rstrip("/")
+    feast_db = env.get("MLOPS_FEAST_REGISTRY_URL", f"{server}/{PG_DATABASES['feast']}")
     return Profile(
         name=name,
-        mlflow_tracking_uri=env.get("MLOPS_MLFLOW_DB_URL", pg),
+        mlflow_tracking_uri=env.get("MLOPS_MLFLOW_DB_URL", f"{server}/{PG_DATABASES['mlflow']}"),
         mlflow_artifact_root=env.get("MLOPS_ARTIFACT_ROOT", (home / "mlartifacts").as_uri()),
-        feast_registry=env.get("MLOPS_FEAST_REGISTRY_URL", pg.replace("postgresql://", "postgresql+psycopg://", 1)),
+        feast_registry=feast_db.replace("postgresql://", "postgresql+psycopg://", 1),
         feast_registry_type="sql",
         feast_online_store={"type": "redis", "connection_string": _redis_connection(env.get("MLOPS_REDIS_URL", DEFAULT_REDIS_URL))},
-        dagster_pg_url=env.get("MLOPS_DAGSTER_PG_URL", pg),
+        dagster_pg_url=env.get("MLOPS_DAGSTER_PG_URL", f"{server}/{PG_DATABASES['dagster']}"),
         **common,
     )
 

@@ -10,6 +10,8 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 TRIGGER_TAG = "mlops/trigger"
+# Set on runs a sensor or schedule launched: the retrain policy counts only these.
+AUTOMATIC_TAG = "mlops/automatic"
 
 
 def trigger(context: AssetExecutionContext) -> str:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from mlops_assets.errors import ConfigurationError
-from mlops_assets.keys import LABELLED_EVENTS
+from mlops_assets.keys import LABELLED_EVENTS, VALIDATED_APPLICATIONS
+from sensors.policy import RetrainPolicy
 from mlops_assets.training.trainers import TrainedModel, train_lightgbm, train_logistic_baseline
 
 Trainer = Callable[..., TrainedModel]
@@ -22,7 +23,8 @@ class ModelSpec:
 
     `optional_entity_keys` may be unknown to the feature store (their features are then
     missing); any other unknown key is a client error. `events` is the asset holding one labelled row per prediction target, with the entity
-    keys, `event_time` and the request fields the feature service needs.
+    keys, `event_time` and the request fields the feature service needs; `inputs` is the
+    daily-partitioned asset of new, unlabelled rows that drift is measured on.
     """
 
     name: str
@@ -33,6 +35,7 @@ class ModelSpec:
     baseline: Trainer = train_logistic_baseline
     categorical_features: tuple[str, ...] = ()
     events: dg.AssetKey = LABELLED_EVENTS
+    inputs: dg.AssetKey = VALIDATED_APPLICATIONS
     id_column: str = "loan_id"
     event_time: str = "event_timestamp"
     metric: str = "roc_auc"
@@ -43,6 +46,7 @@ class ModelSpec:
     slices: tuple[str, ...] = ()
     max_slice_regression: float = 0.05
     seed: int = 7
+    policy: RetrainPolicy = RetrainPolicy()
     description: str = ""
     params: dict[str, float | int | str] = field(default_factory=dict, hash=False)
 
@@ -59,3 +63,7 @@ class ModelSpec:
     @property
     def registered_model(self) -> str:
         return self.name
+
+    @property
+    def retrain_job(self) -> str:
+        return f"{self.name}_retrain"

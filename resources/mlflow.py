@@ -112,3 +112,23 @@ class RegistryResource(dg.ConfigurableResource):
         client.set_registered_model_tag(model, HISTORY_TAG, json.dumps(history))
         self.tag_version(model, version, {"deployed_at": move["at"], "deployed_by": by})
         return move
+
+    def rollback_target(self, model: str) -> str:
+        """The version `champion` pointed at before its current version was promoted."""
+        current = self.champion(model)
+        if current is None:
+            raise ModelNotFoundError(f"model {model!r} has no champion to roll back")
+        for move in reversed(self.history(model)):
+            if move["version"] == str(current.version) and move["previous"]:
+                return move["previous"]
+        raise ModelNotFoundError(f"model {model!r}: no earlier champion recorded before v{current.version}; pass --to VERSION")
+
+    def rollback(self, model: str, *, by: str, to: str | None = None) -> dict[str, str]:
+        """Move `champion` back (to the previous champion, or to `to`), recorded like any move."""
+        current = self.champion(model)
+        target = to or self.rollback_target(model)
+        self.version(model, target)  # fails clearly if the version does not exist
+        move = self.set_champion(model, target, by=by, reason=f"rollback from v{current.version if current else '?'}")
+        if current is not None:
+            self.tag_version(model, str(current.version), {"rolled_back_at": move["at"], "rolled_back_by": by})
+        return move

@@ -5,14 +5,17 @@ from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
-import pandas as pd
 
 from mlops_assets import keys
+from mlops_assets.errors import DataError
+from mlops_assets.monitoring.drift import build_profile
+from mlops_assets.monitoring.assets import PROFILE_ARTIFACT
+from mlops_assets.features.retrieval import model_inputs
 from mlops_assets.provenance import git_sha, trigger
 from mlops_assets.specs import ModelSpec
 from mlops_assets.training.model_io import log_trained, version_tags
 from mlops_assets.training.split import HOLDOUT, SPLIT, TRAIN, frame_fingerprint, time_split
-from resources.feast import FeastResource, feature_columns, request_columns
+from resources.feast import FeastResource, feature_columns
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
 
@@ -35,15 +38,11 @@ def training_set_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     def training_set(context: AssetExecutionContext, lake: LakeResource, feast: FeastResource) -> dg.MaterializeResult:
         store = feast.store()
         events = lake.read_table(*events_table(spec.events))
-        passthrough = [spec.id_column, *spec.entity_keys, spec.event_time, *request_columns(store, spec.feature_service), spec.label]
-        missing = [c for c in passthrough if c not in events.columns]
-        if missing:
-            raise dg.Failure(f"{spec.events.to_user_string()} lacks columns {missing} that {spec.feature_service} needs")
-        entity = events.loc[:, list(dict.fromkeys(passthrough))]
-        entity[spec.event_time] = pd.to_datetime(entity[spec.event_time], utc=True)
-        context.log.info(f"get_historical_features: {len(entity)} events from {spec.feature_service}")
-        frame = store.get_historical_features(entity_df=entity, features=store.get_feature_service(spec.feature_service)).to_df()
-        frame = frame.sort_values([spec.event_time, spec.id_column], kind="stable").reset_index(drop=True)
+        context.log.info(f"get_historical_features: {len(events)} events from {spec.feature_service}")
+        try:
+            frame = model_inputs(store, spec, events, extra=[spec.label])
+        except DataError as exc:
+            raise dg.Failure(f"{spec.events.to_user_string()}: {exc}") from exc
         features = feature_columns(store, spec.feature_service)
         frame, window = time_split(frame, time_column=spec.event_time, holdout_days=spec.holdout_days, min_rows=min(spec.min_training_rows, 100))
         train_rows = int((frame[SPLIT] == TRAIN).sum())
@@ -99,6 +98,8 @@ def candidate_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         mlflow.set_tags(tags)
         mlflow.log_params({f"model.{k}": v for k, v in model.params.items()})
         mlflow.log_metrics({"train_rows": len(train), "features": len(features)})
+        # drift is measured against this later, without reading the training data again
+        mlflow.log_text(build_profile(train, features).to_json(), PROFILE_ARTIFACT)
         info = log_trained(model, name="model", example=train, registered_model=spec.registered_model)
         baseline_info = log_trained(baseline, name="baseline", example=train)
         version = str(info.registered_model_version)

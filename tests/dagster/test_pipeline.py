@@ -15,7 +15,7 @@ from mlops_assets.runs import run_job
 from mlops_assets.simulate.landing import landing_path
 from resources import resources_for
 
-from .conftest import Pipeline
+from tests.conftest import Pipeline
 
 STAGES = ["training_set", "candidate_model", "evaluation_report", "champion_gate", "deployed_endpoint"]
 

@@ -17,7 +17,10 @@ def test_embedded_profile_lives_under_mlops_home(tmp_path):
 
 def test_production_profile_points_at_postgres_and_redis(tmp_path):
     p = load_profile({"MLOPS_HOME": str(tmp_path), "MLOPS_PROFILE": "production", "MLOPS_REDIS_URL": "redis://127.0.0.1:6379/2"})
-    assert p.dagster_pg_url == "postgresql://postgres@127.0.0.1:5432/test"
+    assert p.dagster_pg_url == "postgresql://postgres@127.0.0.1:5432/mlops_dagster"
+    assert p.mlflow_tracking_uri == "postgresql://postgres@127.0.0.1:5432/mlops_mlflow"
+    assert p.feast_registry == "postgresql+psycopg://postgres@127.0.0.1:5432/mlops_feast"
+    assert len(set(p.postgres_urls())) == 3  # Dagster and MLflow both own a `runs` table
     assert p.feast_registry_type == "sql"
     assert p.feast_online_store == {"type": "redis", "connection_string": "127.0.0.1:6379,db=2"}
 

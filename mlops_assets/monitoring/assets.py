@@ -1,0 +1,121 @@
+"""Monitoring stages of a model: daily drift against the champion's reference, and live performance."""
+
+from dataclasses import asdict
+
+import dagster as dg
+import pandas as pd
+import polars as pl
+from dagster import AssetExecutionContext
+
+from mlops_assets import keys
+from mlops_assets.evaluation.metrics import classification_metrics
+from mlops_assets.features.retrieval import model_inputs
+from mlops_assets.partitions import daily, single_run
+from mlops_assets.specs import ModelSpec
+from resources.feast import FeastResource
+from resources.lake import LakeResource
+from resources.mlflow import RegistryResource
+
+GROUP = "monitoring"
+PROFILE_ARTIFACT = "reference_profile.json"
+
+
+def drift_report_asset(spec: ModelSpec, psi_threshold: float) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=keys.model_key(spec.name, "drift_report"),
+        deps=[spec.inputs, keys.model_key(spec.name, "deployed_endpoint")],
+        partitions_def=daily,
+        backfill_policy=single_run,
+        group_name=GROUP,
+        kinds={"polars", "numpy"},
+        description=f"PSI and KS per {spec.name} input feature of the day's new rows vs the champion's training profile.",
+    )
+    def drift_report(context: AssetExecutionContext, lake: LakeResource, feast: FeastResource, registry: RegistryResource) -> dg.MaterializeResult:
+        from mlflow.artifacts import load_text
+
+        from mlops_assets.monitoring.drift import ReferenceProfile, drift_frame, drift_png, drift_table
+
+        champion = registry.champion(spec.registered_model)
+        if champion is None:
+            return dg.MaterializeResult(metadata={"status": dg.MetadataValue.text("no champion yet: nothing to compare with")})
+        registry.client()
+        profile = ReferenceProfile.from_json(load_text(f"runs:/{champion.run_id}/{PROFILE_ARTIFACT}"))
+        table = spec.inputs.path[-1]
+        rows = pd.concat([lake.read_partition(table, day).assign(_day=day) for day in context.partition_keys], ignore_index=True)
+        current = model_inputs(feast.store(), spec, rows, extra=["_day"]) if len(rows) else rows
+        latest = None
+        for day in context.partition_keys:
+            day_rows = current[current["_day"] == day] if len(current) else current
+            record = {"day": day, "champion": str(champion.version), "rows": len(day_rows), "psi_threshold": psi_threshold, "features": []}
+            if len(day_rows):
+                results = drift_table(profile, day_rows)
+                record["features"] = [asdict(r) for r in results]
+                latest = (day, results)
+            lake.write_json(record, spec.name, "drift_report", f"date={day}.json")
+        if latest is None:
+            return dg.MaterializeResult(metadata={"rows": dg.MetadataValue.int(0), "champion": dg.MetadataValue.text(str(champion.version))})
+        day, results = latest
+        frame = drift_frame(results)
+        drifted = [r.feature for r in results if r.psi >= psi_threshold]
+        png = drift_png(results)
+        import base64
+
+        return dg.MaterializeResult(
+            metadata={
+                "rows": dg.MetadataValue.int(len(current)),
+                "champion": dg.MetadataValue.text(str(champion.version)),
+                "latest_day": dg.MetadataValue.text(day),
+                "drifted_features": dg.MetadataValue.json(drifted),
+                "max_psi": dg.MetadataValue.float(float(frame["psi"].max())),
+                "report": dg.MetadataValue.md(
+                    f"### Drift on {day} vs v{champion.version}\n\n![psi](data:image/png;base64,{base64.b64encode(png).decode()})\n\n"
+                    + frame.to_markdown(index=False, floatfmt=".4f")
+                ),
+            }
+        )
+
+    return drift_report
+
+
+def live_performance_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=keys.model_key(spec.name, "live_performance"),
+        deps=[keys.model_key(spec.name, "prediction_log"), keys.RAW_LABELS, spec.inputs],
+        partitions_def=daily,
+        backfill_policy=single_run,
+        group_name=GROUP,
+        kinds={"polars"},
+        description=f"Served {spec.name} predictions joined with outcomes as they arrive: AUC, log loss, calibration per day.",
+    )
+    def live_performance(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+        log_path = lake.path(spec.name, "prediction_log", "part.parquet")
+        if not log_path.exists() or not lake.partitions("raw_labels"):
+            return dg.MaterializeResult(metadata={"status": dg.MetadataValue.text("no predictions or labels yet")})
+        log = (
+            pl.read_parquet(log_path, columns=["request_id", "ts", "model_version", "score"])
+            .sort("ts").unique("request_id", keep="last")
+        )
+        labels = (
+            lake.scan_partitions("raw_labels").select(pl.col(spec.id_column).cast(pl.String).alias("request_id"), pl.col(spec.label), "labelled_at")
+            .sort("labelled_at").unique("request_id", keep="last").collect()
+        )
+        summary = {}
+        for day in context.partition_keys:
+            ids = pl.from_pandas(lake.read_partition(spec.inputs.path[-1], day)[[spec.id_column]]).select(pl.col(spec.id_column).cast(pl.String).alias("request_id"))
+            served = ids.join(log, on="request_id", how="inner")
+            known = served.join(labels, on="request_id", how="inner")
+            lake.write_partition(known.to_pandas(), f"{spec.name}/live_performance", day)
+            record = {"day": day, "served": served.height, "labelled": known.height, "metrics": None}
+            if known.height and known[spec.label].n_unique() == 2:
+                record["metrics"] = classification_metrics(known[spec.label].to_numpy(), known["score"].to_numpy())
+            lake.write_json(record, spec.name, "live_performance", f"date={day}", "summary.json")
+            summary[day] = record
+        scored = [r for r in summary.values() if r["metrics"]]
+        metadata = {"days": dg.MetadataValue.int(len(summary)), "labelled": dg.MetadataValue.int(sum(r["labelled"] for r in summary.values()))}
+        if scored:
+            metadata["daily"] = dg.MetadataValue.md(
+                pd.DataFrame([{"day": r["day"], "served": r["served"], "labelled": r["labelled"], **{k: r["metrics"][k] for k in ("roc_auc", "log_loss", "ece")}} for r in scored]).to_markdown(index=False, floatfmt=".4f")
+            )
+        return dg.MaterializeResult(metadata=metadata)
+
+    return live_performance

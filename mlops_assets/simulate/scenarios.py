@@ -1,0 +1,158 @@
+"""Scenarios for `mlops simulate`: more days after the landed history, with one thing changed.
+
+New applications come from the seeded generator, re-keyed onto the landed reference tables
+(zipcodes, credit history) so their features resolve, with loan ids above every landed id.
+Each scenario is a small frozen description of what it changes, applied to the generator's
+parameters (drift) or to the generated rows (broken data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlops_assets.schema import LABEL
+from mlops_assets.simulate.landing import landed_days, write_landing
+from mlops_assets.simulate.sources import LabelModel, Population, SourceTables, SyntheticParams, synthetic_source
+
+
+@dataclass(frozen=True)
+class Scenario:
+    notes: str
+    population: Population = Population()
+    label: LabelModel = LabelModel()
+    label_delay_days: int | None = None
+    rename: tuple[str, str] | None = None
+    garbage_share: float = 0.0
+
+
+SCENARIO_TABLE: dict[str, Scenario] = {
+    "stable": Scenario("the generator's default population and label model"),
+    "covariate-drift": Scenario(
+        "inputs shift (interest +5.5 points, incomes x0.6, more renters); P(default | inputs) unchanged",
+        population=replace(Population(), int_rate_mean=16.5, income_log_mean=10.9 + float(np.log(0.6)), home_ownership=(0.7, 0.25, 0.04, 0.01)),
+    ),
+    "concept-drift": Scenario(
+        "same inputs, new relation (default rate kept near 20%): interest rate now lowers risk, owners default more than renters, longer jobs raise risk",
+        label=replace(LabelModel(), intercept=-1.3, int_rate=-0.35, home_ownership=(("RENT", -0.9), ("MORTGAGE", 0.0), ("OWN", 1.4), ("OTHER", 0.5)), emp_length=0.15, loan_to_income=-4.0),
+    ),
+    "label-delay": Scenario("outcomes arrive 21 days after the application instead of the usual delay", label_delay_days=21),
+    "schema-break": Scenario("column loan_int_rate renamed interest_rate from the first day", rename=("loan_int_rate", "interest_rate")),
+    "garbage-rows": Scenario("30% of rows broken: null incomes, ages of 150, negative amounts, unknown intents", garbage_share=0.30),
+}
+SCENARIOS = tuple(SCENARIO_TABLE)
+
+
+@dataclass(frozen=True)
+class ScenarioSummary:
+    scenario: str
+    first_day: date
+    last_day: date
+    applications: int
+    labels: int
+    notes: str
+
+
+def simulate(
+    root: Path,
+    scenario: str,
+    *,
+    history: SourceTables | None = None,
+    days: int = 30,
+    seed: int = 0,
+    start: date | None = None,
+    label_delay_days: int = 7,
+    rows_per_day: int = 80,
+    progress: Callable[[str], None] | None = None,
+) -> ScenarioSummary:
+    """Land `days` more days with `scenario` injected, continuing after the last landed day.
+
+    `history` is the source the landed days came from; its loans still waiting for an
+    outcome get their labels as the new days pass (without it those outcomes never arrive).
+    """
+    if scenario not in SCENARIO_TABLE:
+        raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    plan = SCENARIO_TABLE[scenario]
+    root = Path(root)
+    landed = landed_days(root)
+    if not landed:
+        raise ValueError(f"nothing landed under {root}: replay a history first (mlops replay)")
+    start = start or landed[-1] + timedelta(days=1)
+    zipcodes = pd.read_parquet(root / "reference" / "zipcodes.parquet")
+    credit = pd.read_parquet(root / "reference" / "credit_history.parquet")
+    generated = synthetic_source(seed=seed, start=start, days=days, rows_per_day=rows_per_day,
+                                 params=SyntheticParams(population=plan.population, label=plan.label)).loans
+    rng = np.random.default_rng(seed + 1)
+    loans = _rekey(generated, root, zipcodes, credit, rng)
+    delay = plan.label_delay_days or label_delay_days
+    pending = _pending(history, root, start, delay)
+    _remember(root, loans)
+    tables = SourceTables(loans=pd.concat([pending, loans], ignore_index=True), zipcodes=zipcodes, credit_history=credit)
+    summary = write_landing(tables, root, start=start, days=days, label_delay_days=delay, progress=progress)
+    if plan.rename or plan.garbage_share:
+        _break_files(root, start, days, plan, rng)
+    return ScenarioSummary(scenario, summary.first_day, summary.last_day, summary.applications, summary.labels, plan.notes)
+
+
+def _rekey(loans: pd.DataFrame, root: Path, zipcodes: pd.DataFrame, credit: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Landed zipcodes (by population), a few applicants with credit history, fresh loan ids."""
+    out = loans.copy()
+    weights = zipcodes["population"].to_numpy(dtype="float64")
+    out["zipcode"] = rng.choice(zipcodes["zipcode"].to_numpy(), size=len(out), p=weights / weights.sum())
+    known = rng.random(len(out)) < 0.05
+    out.loc[known, "dob_ssn"] = rng.choice(credit["dob_ssn"].to_numpy(), size=int(known.sum()))
+    top = max(int(pd.read_parquet(p, columns=["loan_id"])["loan_id"].max()) for p in (root / "applications").glob("date=*/*.parquet"))
+    out["loan_id"] = np.arange(top + 1, top + 1 + len(out), dtype=np.int64)
+    return out
+
+
+def _outcomes_file(root: Path) -> Path:
+    """The simulated world's future: outcomes of loans it generated (the pipeline never reads this)."""
+    return root / "_simulator" / "outcomes.parquet"
+
+
+def _remember(root: Path, loans: pd.DataFrame) -> None:
+    path = _outcomes_file(root)
+    known = pd.read_parquet(path) if path.exists() else loans.iloc[0:0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.concat([known, loans], ignore_index=True).drop_duplicates("loan_id", keep="last").to_parquet(path, index=False)
+
+
+def _pending(history: SourceTables | None, root: Path, start: date, delay: int) -> pd.DataFrame:
+    """Loans landed before the window whose outcomes are due inside it (replayed or simulated)."""
+    sources = [history.loans] if history is not None else []
+    if _outcomes_file(root).exists():
+        sources.append(pd.read_parquet(_outcomes_file(root)))
+    frames = []
+    for loans in sources:
+        days = loans["event_timestamp"].dt.date
+        frames.append(loans[(days >= start - timedelta(days=delay)) & (days < start)])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _break_files(root: Path, start: date, days: int, plan: Scenario, rng: np.random.Generator) -> None:
+    """Rename a column or corrupt a share of rows in the window's application files, in place."""
+    for offset in range(days):
+        path = root / "applications" / f"date={start + timedelta(days=offset)}" / "applications.parquet"
+        frame = pd.read_parquet(path)
+        if plan.rename:
+            frame = frame.rename(columns=dict([plan.rename]))
+        if plan.garbage_share:
+            frame = _garbage(frame, plan.garbage_share, rng)
+        frame.to_parquet(path, index=False)
+
+
+def _garbage(frame: pd.DataFrame, share: float, rng: np.random.Generator) -> pd.DataFrame:
+    out = frame.astype({"person_income": "float64"})
+    broken = np.flatnonzero(rng.random(len(out)) < share)
+    kinds = rng.integers(0, 4, len(broken))
+    out.loc[out.index[broken[kinds == 0]], "person_income"] = np.nan
+    out.loc[out.index[broken[kinds == 1]], "person_age"] = 150
+    out.loc[out.index[broken[kinds == 2]], "loan_amnt"] = -500
+    out.loc[out.index[broken[kinds == 3]], "loan_intent"] = "CAR"
+    return out

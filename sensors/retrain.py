@@ -1,0 +1,46 @@
+"""From "there is a reason to retrain" to a run request, through the shared `RetrainPolicy`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from mlops_assets.provenance import AUTOMATIC_TAG, TRIGGER_TAG
+from mlops_assets.specs import ModelSpec
+from resources.mlflow import RegistryResource
+from sensors.policy import RetrainHistory, RetrainPolicy, allow_retrain
+
+
+def retrain_history(instance: dg.DagsterInstance, spec: ModelSpec, registry: RegistryResource) -> RetrainHistory:
+    """Automatic retrain runs from the instance; the gate's recent refusals from the registry."""
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(job_name=spec.retrain_job, tags={AUTOMATIC_TAG: "true"}), limit=100
+    )
+    starts = [r.create_timestamp.astimezone(timezone.utc) for r in records]
+    refused: list[str] = []
+    for version in sorted(registry.client().search_model_versions(f"name='{spec.registered_model}'"), key=lambda v: -int(v.version)):
+        decision = version.tags.get("gate.decision")
+        if decision == "promoted":
+            break
+        if decision == "refused":
+            refused.insert(0, str(version.version))
+    return RetrainHistory(retrain_starts=starts, refused_in_a_row=refused)
+
+
+def retrain_request(
+    context: dg.SensorEvaluationContext,
+    spec: ModelSpec,
+    policy: RetrainPolicy,
+    registry: RegistryResource,
+    *,
+    sensor: str,
+    reason: str,
+    run_key: str,
+) -> dg.RunRequest | dg.SkipReason:
+    """A tagged retrain request if the policy allows one now, else the rule that held it back."""
+    verdict = allow_retrain(policy, retrain_history(context.instance, spec, registry), datetime.now(timezone.utc))
+    if not verdict.allowed:
+        return dg.SkipReason(f"{reason}, but {verdict.why}")
+    context.log.info(f"{sensor}: {reason}")
+    return dg.RunRequest(run_key=run_key, tags={TRIGGER_TAG: f"{sensor}: {reason}"[:255], AUTOMATIC_TAG: "true"})

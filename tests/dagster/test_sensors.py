@@ -1,0 +1,159 @@
+"""Sensors evaluated through Dagster's contexts on the real instance and registry of the pipeline run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlops_assets.credit import CREDIT_MODEL
+from mlops_assets.provenance import AUTOMATIC_TAG
+from resources import resources_for
+from resources.lake import LakeResource
+from sensors.drift import drift_sensor
+from sensors.new_labels import new_labels_sensor
+from sensors.performance import performance_sensor
+from sensors.policy import RetrainPolicy
+from sensors.raw_arrival import raw_arrival_sensor
+from tests.conftest import Pipeline
+
+POLICY = RetrainPolicy(min_new_labels=50, drifted_features=2, min_live_labels=100, cooldown=pd.Timedelta(hours=6).to_pytimedelta())
+
+
+def tick(sensor: dg.SensorDefinition, pipeline: Pipeline, lake: LakeResource, cursor: str | None = None):
+    resources = {"lake": lake, "registry": resources_for(pipeline.profile)["registry"]}
+    context = dg.build_sensor_context(instance=pipeline.instance, cursor=cursor, resources=resources, definitions=pipeline.defs)
+    result = sensor.evaluate_tick(context)
+    return result, result.cursor
+
+
+def scratch_lake(tmp_path) -> LakeResource:
+    return LakeResource(root=str(tmp_path / "lake"), landing_root=str(tmp_path / "landing"))
+
+
+def champion(pipeline: Pipeline):
+    return resources_for(pipeline.profile)["registry"].champion("credit")
+
+
+def test_raw_arrival_fires_once_per_batch_and_again_for_a_new_file(pipeline: Pipeline, tmp_path):
+    lake = scratch_lake(tmp_path)
+    for day in ("2021-03-01", "2021-03-02"):
+        folder = tmp_path / "landing" / "applications" / f"date={day}"
+        folder.mkdir(parents=True)
+        pd.DataFrame({"loan_id": [1]}).to_parquet(folder / "applications.parquet")
+    sensor = raw_arrival_sensor("ingest")
+    first, cursor = tick(sensor, pipeline, lake)
+    assert len(first.run_requests) == 1
+    tags = first.run_requests[0].tags
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == ("2021-03-01", "2021-03-02")
+    assert tags["mlops/trigger"].startswith("raw_arrival_sensor")
+    again, cursor = tick(sensor, pipeline, lake, cursor)
+    assert not again.run_requests and "no new landing files" in again.skip_message
+    labels = tmp_path / "landing" / "labels" / "date=2021-03-03"
+    labels.mkdir(parents=True)
+    pd.DataFrame({"loan_id": [1]}).to_parquet(labels / "labels.parquet")
+    third, _ = tick(sensor, pipeline, lake, cursor)
+    assert [r.tags["dagster/asset_partition_range_start"] for r in third.run_requests] == ["2021-03-03"]
+    assert third.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+def labelled_events(pipeline: Pipeline, lake: LakeResource, newer: int) -> None:
+    events = pd.read_parquet(pipeline.profile.lake_root / "labelled_events" / "part.parquet")
+    since = pd.Timestamp(champion(pipeline).tags["data_window.holdout_end"])
+    extra = events.tail(newer).assign(event_timestamp=since + pd.Timedelta(hours=1))
+    lake.write_table(pd.concat([events, extra]), "labelled_events", "part.parquet")
+
+
+def test_new_labels_fires_at_the_threshold_and_once_per_batch(pipeline: Pipeline, tmp_path):
+    lake = scratch_lake(tmp_path)
+    sensor = new_labels_sensor(CREDIT_MODEL, POLICY)
+    labelled_events(pipeline, lake, newer=49)
+    below, cursor = tick(sensor, pipeline, lake)
+    assert not below.run_requests and "49 labelled events" in below.skip_message
+    labelled_events(pipeline, lake, newer=60)
+    fired, cursor = tick(sensor, pipeline, lake, cursor)
+    assert len(fired.run_requests) == 1
+    assert fired.run_requests[0].tags["mlops/trigger"].startswith("credit_new_labels_sensor: 60 new labelled events")
+    assert fired.run_requests[0].tags[AUTOMATIC_TAG] == "true"
+    repeat, _ = tick(sensor, pipeline, lake, cursor)
+    assert not repeat.run_requests and "already handled" in repeat.skip_message
+
+
+def drift_reports(pipeline: Pipeline, lake: LakeResource, psis: dict[str, list[float]]) -> None:
+    version = str(champion(pipeline).version)
+    for day, values in psis.items():
+        features = [{"feature": f"f{i}", "psi": v, "ks": 0.1} for i, v in enumerate(values)]
+        lake.write_json({"day": day, "champion": version, "rows": 80, "features": features}, "credit", "drift_report", f"date={day}.json")
+
+
+def test_drift_fires_on_k_drifted_features_only(pipeline: Pipeline, tmp_path):
+    lake = scratch_lake(tmp_path)
+    sensor = drift_sensor(CREDIT_MODEL, POLICY)
+    drift_reports(pipeline, lake, {"2021-09-01": [0.5, 0.01, 0.02]})
+    one, cursor = tick(sensor, pipeline, lake)
+    assert not one.run_requests and "1 feature(s)" in one.skip_message
+    drift_reports(pipeline, lake, {"2021-09-02": [0.5, 0.3, 0.02]})
+    two, cursor = tick(sensor, pipeline, lake, cursor)
+    assert len(two.run_requests) == 1 and "2 features drifted on 2021-09-02" in two.run_requests[0].tags["mlops/trigger"]
+    again, _ = tick(sensor, pipeline, lake, cursor)
+    assert not again.run_requests
+
+
+def live_rows(pipeline: Pipeline, lake: LakeResource, *, informative: bool) -> None:
+    rng = np.random.default_rng(0)
+    label = rng.integers(0, 2, 300)
+    score = np.clip(label * 0.6 + rng.uniform(0, 0.4, 300), 0, 1) if informative else rng.uniform(0, 1, 300)
+    frame = pd.DataFrame({"request_id": [str(i) for i in range(300)], "model_version": str(champion(pipeline).version), "score": score, "loan_status": label})
+    lake.write_partition(frame, "credit/live_performance", "2021-09-05")
+
+
+@pytest.mark.parametrize("informative, fires", [(True, False), (False, True)])
+def test_performance_fires_when_live_auc_falls_below_the_bound(pipeline: Pipeline, tmp_path, informative, fires):
+    lake = scratch_lake(tmp_path)
+    live_rows(pipeline, lake, informative=informative)
+    result, _ = tick(performance_sensor(CREDIT_MODEL, POLICY), pipeline, lake)
+    assert bool(result.run_requests) == fires
+    if fires:
+        assert "worse than v" in result.run_requests[0].tags["mlops/trigger"]
+    else:
+        assert "within" in result.skip_message
+
+
+def test_cooldown_holds_every_trigger_after_an_automatic_retrain(pipeline: Pipeline, tmp_path):
+    lake = scratch_lake(tmp_path)
+    drift_reports(pipeline, lake, {"2021-09-03": [0.9, 0.9]})
+    live_rows(pipeline, lake, informative=False)
+    job = pipeline.defs.resolve_job_def(CREDIT_MODEL.retrain_job)
+    run = pipeline.instance.create_run_for_job(job_def=job, tags={AUTOMATIC_TAG: "true"})
+    try:
+        for sensor in (drift_sensor(CREDIT_MODEL, POLICY), performance_sensor(CREDIT_MODEL, POLICY)):
+            result, _ = tick(sensor, pipeline, lake)
+            assert not result.run_requests and "cooldown" in result.skip_message
+    finally:
+        pipeline.instance.delete_run(run.run_id)
+
+
+def test_circuit_breaker_pauses_retraining_after_refusals(pipeline: Pipeline, tmp_path):
+    from sensors.retrain import retrain_history
+
+    registry = resources_for(pipeline.profile)["registry"]
+    client = registry.client()
+    name = "breaker_demo"
+    client.create_registered_model(name)
+    source = champion(pipeline).source
+    decisions = ["promoted", "refused", "refused", "refused"]
+    for decision in decisions:
+        version = client.create_model_version(name, source=source)
+        client.set_model_version_tag(name, version.version, "gate.decision", decision)
+    spec = replace(CREDIT_MODEL, name=name)
+    assert retrain_history(pipeline.instance, spec, registry).refused_in_a_row == ["2", "3", "4"]
+    client.set_registered_model_alias(name, "champion", "1")
+    lake = scratch_lake(tmp_path)
+    drift_reports(pipeline, lake, {})
+    lake.write_json({"day": "2021-09-04", "champion": "1", "rows": 80, "features": [{"feature": "a", "psi": 1.0}, {"feature": "b", "psi": 1.0}]}, name, "drift_report", "date=2021-09-04.json")
+    result, _ = tick(drift_sensor(spec, POLICY), pipeline, lake)
+    assert not result.run_requests and "circuit breaker open" in result.skip_message and "v2, v3, v4" in result.skip_message

@@ -1,0 +1,86 @@
+"""The loop closed by the real daemon: files land, sensors fire, a retrain registers a new version."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from tests.conftest import TOKEN, Pipeline
+
+ROOT = Path(__file__).resolve().parents[2]
+DEADLINE_S = 480
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _default_signals() -> None:
+    """dagster maps SIGTERM onto SIGINT's handler; a child that inherits SIGINT ignored never stops."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def land_next_day_with_outcomes(pipeline: Pipeline) -> str:
+    """A new day of applications plus the outcomes of the week before it, as the replay would write them."""
+    from mlops_assets.simulate import load_credit_risk, write_landing
+    from tests.conftest import CREDIT_DIR
+
+    tables = load_credit_risk(CREDIT_DIR)
+    last = pd.Timestamp(pipeline.days[1]).date()
+    # the shared data ends on days[1]; shift the week before it forward by 7 days to make a new one
+    week = tables.loans[(tables.loans.event_timestamp.dt.date > last - pd.Timedelta(days=7))].copy()
+    week["event_timestamp"] += pd.Timedelta(days=7)
+    week["created_timestamp"] += pd.Timedelta(days=7)
+    week["loan_id"] += 5_000_000
+    shifted = type(tables)(loans=pd.concat([tables.loans, week], ignore_index=True), zipcodes=tables.zipcodes, credit_history=tables.credit_history)
+    write_landing(shifted, pipeline.profile.landing_root, start=last, days=8)
+    return (last + pd.Timedelta(days=7)).isoformat()
+
+
+@pytest.mark.integration
+def test_daemon_sensors_ingest_new_files_and_retrain(pipeline: Pipeline, tmp_path):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(pipeline.profile.mlflow_tracking_uri)
+    before = {str(v.version) for v in client.search_model_versions("name='credit'")}
+    new_day = land_next_day_with_outcomes(pipeline)
+    port = free_port()
+    env = {**os.environ, **pipeline.profile.environ(), "MLOPS_ADMIN_TOKEN": TOKEN, "TMPDIR": str(tmp_path)}
+    dev = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster")), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT, env=env, start_new_session=True, preexec_fn=_default_signals,
+        stdout=open(tmp_path / "dagster_dev.log", "w"), stderr=subprocess.STDOUT,
+    )
+    started = time.monotonic()
+    try:
+        new_versions: set[str] = set()
+        ingested = False
+        while time.monotonic() - started < DEADLINE_S and not new_versions:
+            assert dev.poll() is None, (tmp_path / "dagster_dev.log").read_text()[-3000:]
+            time.sleep(5)
+            ingested = ingested or (pipeline.profile.lake_root / "validated_applications" / f"date={new_day}" / "part.parquet").exists()
+            new_versions = {str(v.version) for v in client.search_model_versions("name='credit'")} - before
+        elapsed = time.monotonic() - started
+        assert ingested, f"raw_arrival_sensor did not ingest {new_day} within {elapsed:.0f}s"
+        assert new_versions, f"no retrain registered a version within {elapsed:.0f}s"
+        version = client.get_model_version("credit", max(new_versions, key=int))
+        assert version.tags["trigger"].startswith(("credit_new_labels_sensor", "credit_drift_sensor", "credit_performance_sensor"))
+        print(f"\ndaemon: ingest + sensor-triggered retrain registered v{version.version} in {elapsed:.0f}s ({version.tags['trigger']})")
+        runs = pipeline.instance.get_run_records(filters=dg.RunsFilter(tags={"mlops/automatic": "true"}))
+        assert any(r.dagster_run.job_name == "ingest" for r in runs)
+    finally:
+        os.killpg(dev.pid, signal.SIGTERM)
+        dev.wait(timeout=60)

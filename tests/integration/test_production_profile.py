@@ -1,0 +1,95 @@
+"""The production profile for real: Dagster and MLflow on PostgreSQL, Feast SQL registry + Redis online store."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import pandas as pd
+import pytest
+
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+REDIS_DB = 7
+
+
+def drop_database(url: str) -> None:
+    import psycopg2
+
+    parts = urlsplit(url)
+    connection = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
+    connection.close()
+
+
+def count_rows(url: str, table: str) -> int:
+    import psycopg2
+
+    connection = psycopg2.connect(url)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")
+        (count,) = cursor.fetchone()
+    connection.close()
+    return count
+
+
+@pytest.fixture
+def production(tmp_path, credit_dir):
+    from mlops_assets.profile import load_profile
+
+    suffix = uuid.uuid4().hex[:8]
+    urls = {name: f"{SERVER}/mlops_test_{name}_{suffix}" for name in ("dagster", "mlflow", "feast")}
+    env = {
+        "MLOPS_PROFILE": "production",
+        "MLOPS_HOME": str(tmp_path / "home"),
+        "MLOPS_DAGSTER_PG_URL": urls["dagster"],
+        "MLOPS_MLFLOW_DB_URL": urls["mlflow"],
+        "MLOPS_FEAST_REGISTRY_URL": urls["feast"],
+        "MLOPS_REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+    }
+    profile = load_profile(env)
+    yield profile
+    import mlflow
+    import redis
+
+    mlflow.set_tracking_uri(None)  # release the engine before its database goes
+    for url in urls.values():
+        drop_database(url)
+    redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
+
+
+@pytest.mark.integration
+def test_pipeline_runs_on_postgres_and_redis(production, credit_dir):
+    import redis
+
+    from mlops_assets.credit import CREDIT_MODEL
+    from mlops_assets.definitions import build_definitions
+    from mlops_assets.instance import ensure_instance
+    from mlops_assets.runs import run_job
+    from mlops_assets.serving.scorer import scorer_loader
+    from mlops_assets.simulate import load_credit_risk, write_landing
+    from resources import resources_for
+
+    summary = write_landing(load_credit_risk(credit_dir), production.landing_root, days=45)
+    instance = ensure_instance(production)
+    assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+    result = run_job(build_definitions(production), instance, "pipeline",
+                     days=(summary.first_day.isoformat(), summary.last_day.isoformat()), trigger="test-production")
+    assert result.success
+    assert instance.get_run_records(), "the run is stored in PostgreSQL"
+
+    registry = resources_for(production)["registry"]
+    champion = registry.champion("credit")
+    assert champion is not None and champion.tags["dagster_run_id"] == result.run_id
+    assert count_rows(production.mlflow_tracking_uri, "model_versions") >= 1, "the registry lives in PostgreSQL"
+
+    keys = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).dbsize()
+    assert keys > 1000, f"online features in Redis: {keys} keys"
+
+    scorer = scorer_loader(production, CREDIT_MODEL)(None)
+    events = pd.read_parquet(production.lake_root / "labelled_events" / "part.parquet")
+    row = events[(events.person_age <= 100) & (events.person_emp_length <= 60)].iloc[0]
+    request = {f.name: row[f.name].item() if hasattr(row[f.name], "item") else row[f.name] for f in scorer.fields}
+    [score] = scorer.score([request])
+    assert 0.0 < score < 1.0 and scorer.version == str(champion.version)
