@@ -38,7 +38,8 @@ def tick(
         sensor = defs.resolve_sensor_def(name)
         cursor_key = CURSOR_PREFIX + name
         cursor = instance.run_storage.get_cursor_values({cursor_key}).get(cursor_key)
-        context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=defs.resources)
+        resources = {key: defs.resources[key] for key in sensor.required_resource_keys}  # never the MLflow run resource
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources)
         result = sensor.evaluate_tick(context)
         if result.cursor is not None:
             instance.run_storage.set_cursor_values({cursor_key: result.cursor})

@@ -97,7 +97,8 @@ def second_chapter(profile: Profile, url: str) -> list[str]:
     defs = build_definitions(profile, models=[DEMO_MODEL])
     instance = ensure_instance(profile)
     retrain_sensors = [f"{CREDIT_MODEL.name}_{kind}_sensor" for kind in ("new_labels", "drift", "performance")]
-    lines = []
+    lines: list[str] = []
+    weeks: list[tuple[int, str, str, str]] = []
     for week, (scenario, days) in enumerate(STORY, start=1):
         summary = simulate(profile.landing_root, scenario, history=history, days=days, seed=week)
         first, last = summary.first_day.isoformat(), summary.last_day.isoformat()
@@ -113,8 +114,12 @@ def second_chapter(profile: Profile, url: str) -> list[str]:
                 say(f"  {outcome.sensor}: {outcome.message}" + (f" → retrain run {'ok' if outcome.success else 'FAILED'}" if outcome.run_id else ""))
         gate = json.loads((profile.lake_root / CREDIT_MODEL.name / "champion_gate.json").read_text())
         say(f"  during the sensors' runs: {sum(traffic.statuses.values())} requests, {traffic.failed} failed, versions {dict(traffic.versions)}; last gate: v{gate['version']} {gate['gate.decision']}")
-        auc, n = live_auc(profile, first, last)
-        lines.append(f"week {week} {scenario:<14} live AUC so far {auc:.3f} on {n} outcomes" if auc is not None else f"week {week} {scenario:<14} outcomes not arrived yet")
+        weeks.append((week, scenario, first, last))
+        if len(weeks) > 1:  # outcomes trail by a week: the previous week's are in now
+            prev, prev_scenario, prev_first, prev_last = weeks[-2]
+            auc, n = live_auc(profile, prev_first, prev_last)
+            lines.append(f"week {prev} {prev_scenario:<14} live AUC {auc:.3f} on {n} outcomes" if auc is not None else f"week {prev} {prev_scenario:<14} too few outcomes ({n})")
+            say(f"  {lines[-1]}")
     return lines
 
 

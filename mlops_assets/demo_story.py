@@ -18,10 +18,11 @@ from mlops_assets.profile import Profile
 from sensors.policy import RetrainPolicy
 
 # Simulated weeks pass in seconds, so the wall-clock cooldown and daily cap are relaxed here;
-# every other rule (thresholds, breaker, gate) is the shipped one.
+# every other rule (thresholds, breaker, gate) is the shipped one. To follow a concept drift
+# within weeks the demo model holds out 5 days (not 14) and weights outcomes by recency.
 DEMO_POLICY = replace(RetrainPolicy(), cooldown=timedelta(0), max_retrains_per_day=50)
-DEMO_MODEL = replace(CREDIT_MODEL, policy=DEMO_POLICY)
-STORY = (("stable", 7), ("concept-drift", 7), ("concept-drift", 7), ("concept-drift", 7))
+DEMO_MODEL = replace(CREDIT_MODEL, policy=DEMO_POLICY, holdout_days=5, recency_half_life_days=7.0)
+STORY = (("stable", 7), *(("concept-drift", 7),) * 5)
 REQUEST_FIELDS = ("person_age", "person_income", "person_home_ownership", "person_emp_length", "loan_intent", "loan_amnt", "loan_int_rate", "zipcode", "dob_ssn")
 
 

@@ -41,6 +41,7 @@ class ModelSpec:
     metric: str = "roc_auc"
     margin: float = 0.002
     holdout_days: int = 14
+    recency_half_life_days: float | None = None
     min_training_rows: int = 500
     optional_entity_keys: tuple[str, ...] = ()
     slices: tuple[str, ...] = ()

@@ -66,7 +66,7 @@ def champion_gate_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         record = {
             **decision.as_tags(),
             "gate.trigger": trigger(context),
-            "gate.dagster_run_id": context.run_id,
+            "gate.dagster_run_id": context.run.run_id,
             "gate.decided_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         registry.tag_version(spec.registered_model, candidate["version"], record)

@@ -81,13 +81,12 @@ def live_performance_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.model_key(spec.name, "live_performance"),
         deps=[keys.model_key(spec.name, "prediction_log"), keys.RAW_LABELS, spec.inputs],
-        partitions_def=daily,
-        backfill_policy=single_run,
         group_name=GROUP,
         kinds={"polars"},
-        description=f"Served {spec.name} predictions joined with outcomes as they arrive: AUC, log loss, calibration per day.",
+        description=f"Served {spec.name} predictions joined with outcomes as they arrive: AUC, log loss, calibration per application day.",
     )
-    def live_performance(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    def live_performance(lake: LakeResource) -> dg.MaterializeResult:
+        """Recomputed over every day each time: outcomes of old applications keep arriving."""
         log_path = lake.path(spec.name, "prediction_log", "part.parquet")
         if not log_path.exists() or not lake.partitions("raw_labels"):
             return dg.MaterializeResult(metadata={"status": dg.MetadataValue.text("no predictions or labels yet")})
@@ -100,10 +99,12 @@ def live_performance_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             .sort("labelled_at").unique("request_id", keep="last").collect()
         )
         summary = {}
-        for day in context.partition_keys:
+        for day in lake.partitions(spec.inputs.path[-1]):
             ids = pl.from_pandas(lake.read_partition(spec.inputs.path[-1], day)[[spec.id_column]]).select(pl.col(spec.id_column).cast(pl.String).alias("request_id"))
             served = ids.join(log, on="request_id", how="inner")
             known = served.join(labels, on="request_id", how="inner")
+            if not known.height:  # nothing served that day, or its outcomes are still due
+                continue
             lake.write_partition(known.to_pandas(), f"{spec.name}/live_performance", day)
             record = {"day": day, "served": served.height, "labelled": known.height, "metrics": None}
             if known.height and known[spec.label].n_unique() == 2:

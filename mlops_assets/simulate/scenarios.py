@@ -21,9 +21,18 @@ from mlops_assets.simulate.landing import landed_days, write_landing
 from mlops_assets.simulate.sources import LabelModel, Population, SourceTables, SyntheticParams, synthetic_source
 
 
+RESAMPLE_DAYS = 30
+
+
 @dataclass(frozen=True)
 class Scenario:
+    """What a scenario changes. `resample`: draw applications from the recently landed ones
+    (same inputs and outcomes as the history) instead of the generator; `relabel`: give
+    them outcomes from `label` instead (the relation changes, the inputs do not)."""
+
     notes: str
+    resample: bool = False
+    relabel: bool = False
     population: Population = Population()
     label: LabelModel = LabelModel()
     label_delay_days: int | None = None
@@ -32,13 +41,15 @@ class Scenario:
 
 
 SCENARIO_TABLE: dict[str, Scenario] = {
-    "stable": Scenario("the generator's default population and label model"),
+    "stable": Scenario("applications and outcomes resampled from the last 30 landed days", resample=True),
     "covariate-drift": Scenario(
         "inputs shift (interest +5.5 points, incomes x0.6, more renters); P(default | inputs) unchanged",
         population=replace(Population(), int_rate_mean=16.5, income_log_mean=10.9 + float(np.log(0.6)), home_ownership=(0.7, 0.25, 0.04, 0.01)),
     ),
     "concept-drift": Scenario(
-        "same inputs, new relation (default rate kept near 20%): interest rate now lowers risk, owners default more than renters, longer jobs raise risk",
+        "inputs resampled from history, outcomes from a new relation: interest rate now lowers risk, owners default more than renters, longer jobs raise risk",
+        resample=True,
+        relabel=True,
         label=replace(LabelModel(), intercept=-1.3, int_rate=-0.35, home_ownership=(("RENT", -0.9), ("MORTGAGE", 0.0), ("OWN", 1.4), ("OTHER", 0.5)), emp_length=0.15, loan_to_income=-4.0),
     ),
     "label-delay": Scenario("outcomes arrive 21 days after the application instead of the usual delay", label_delay_days=21),
@@ -85,10 +96,18 @@ def simulate(
     start = start or landed[-1] + timedelta(days=1)
     zipcodes = pd.read_parquet(root / "reference" / "zipcodes.parquet")
     credit = pd.read_parquet(root / "reference" / "credit_history.parquet")
-    generated = synthetic_source(seed=seed, start=start, days=days, rows_per_day=rows_per_day,
-                                 params=SyntheticParams(population=plan.population, label=plan.label)).loans
     rng = np.random.default_rng(seed + 1)
-    loans = _rekey(generated, root, zipcodes, credit, rng)
+    recent = _recent_history(root, history, landed) if plan.resample else None
+    if recent is not None and len(recent):
+        loans = _resampled(recent, start, days, rows_per_day, rng)
+        if plan.relabel:
+            probability = 1.0 / (1.0 + np.exp(-plan.label.log_odds(loans)))
+            loans[LABEL] = (rng.random(len(loans)) < probability).astype(np.int64)
+        loans = _rekey(loans, root, zipcodes, credit, rng, keep_keys=True)
+    else:
+        generated = synthetic_source(seed=seed, start=start, days=days, rows_per_day=rows_per_day,
+                                     params=SyntheticParams(population=plan.population, label=plan.label)).loans
+        loans = _rekey(generated, root, zipcodes, credit, rng)
     delay = plan.label_delay_days or label_delay_days
     pending = _pending(history, root, start, delay)
     _remember(root, loans)
@@ -99,13 +118,37 @@ def simulate(
     return ScenarioSummary(scenario, summary.first_day, summary.last_day, summary.applications, summary.labels, plan.notes)
 
 
-def _rekey(loans: pd.DataFrame, root: Path, zipcodes: pd.DataFrame, credit: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Landed zipcodes (by population), a few applicants with credit history, fresh loan ids."""
+def _recent_history(root: Path, history: SourceTables | None, landed: list[date]) -> pd.DataFrame | None:
+    """Landed applications of the last RESAMPLE_DAYS days with their outcomes (from the source)."""
+    known = _known_loans(root, history)
+    if known.empty:
+        return None
+    ids = pd.concat(
+        pd.read_parquet(root / "applications" / f"date={day}" / "applications.parquet", columns=["loan_id"])
+        for day in landed[-RESAMPLE_DAYS:]
+        if (root / "applications" / f"date={day}" / "applications.parquet").exists()
+    )["loan_id"]
+    return known[known["loan_id"].isin(ids)]
+
+
+def _resampled(recent: pd.DataFrame, start: date, days: int, rows_per_day: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Applications drawn with replacement from `recent`, spread over the new days in time order."""
+    n = days * rows_per_day
+    out = recent.iloc[rng.integers(0, len(recent), n)].reset_index(drop=True)
+    day_start = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(np.repeat(np.arange(days), rows_per_day), unit="D")
+    times = (day_start + pd.to_timedelta(rng.integers(0, 86_400_000_000, n), unit="us")).as_unit("us").sort_values()
+    out["event_timestamp"] = times
+    out["created_timestamp"] = times
+    return out
+
+
+def _rekey(loans: pd.DataFrame, root: Path, zipcodes: pd.DataFrame, credit: pd.DataFrame, rng: np.random.Generator, *, keep_keys: bool = False) -> pd.DataFrame:
+    """Fresh loan ids; generated rows also get landed zipcodes and a few applicants with credit history."""
     out = loans.copy()
-    weights = zipcodes["population"].to_numpy(dtype="float64")
-    out["zipcode"] = rng.choice(zipcodes["zipcode"].to_numpy(), size=len(out), p=weights / weights.sum())
-    known = rng.random(len(out)) < 0.05
-    out.loc[known, "dob_ssn"] = rng.choice(credit["dob_ssn"].to_numpy(), size=int(known.sum()))
+    if not keep_keys:
+        out["zipcode"] = rng.choice(zipcodes["zipcode"].to_numpy(), size=len(out))
+        known = rng.random(len(out)) < 0.035
+        out.loc[known, "dob_ssn"] = rng.choice(credit["dob_ssn"].to_numpy(), size=int(known.sum()))
     top = max(int(pd.read_parquet(p, columns=["loan_id"])["loan_id"].max()) for p in (root / "applications").glob("date=*/*.parquet"))
     out["loan_id"] = np.arange(top + 1, top + 1 + len(out), dtype=np.int64)
     return out
@@ -123,16 +166,23 @@ def _remember(root: Path, loans: pd.DataFrame) -> None:
     pd.concat([known, loans], ignore_index=True).drop_duplicates("loan_id", keep="last").to_parquet(path, index=False)
 
 
-def _pending(history: SourceTables | None, root: Path, start: date, delay: int) -> pd.DataFrame:
-    """Loans landed before the window whose outcomes are due inside it (replayed or simulated)."""
+def _known_loans(root: Path, history: SourceTables | None) -> pd.DataFrame:
+    """Every loan whose outcome the simulated world knows: the replayed source and what it generated."""
     sources = [history.loans] if history is not None else []
     if _outcomes_file(root).exists():
         sources.append(pd.read_parquet(_outcomes_file(root)))
-    frames = []
-    for loans in sources:
-        days = loans["event_timestamp"].dt.date
-        frames.append(loans[(days >= start - timedelta(days=delay)) & (days < start)])
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not sources:
+        return pd.DataFrame()
+    return pd.concat(sources, ignore_index=True).drop_duplicates("loan_id", keep="last")
+
+
+def _pending(history: SourceTables | None, root: Path, start: date, delay: int) -> pd.DataFrame:
+    """Loans landed before the window whose outcomes are due inside it (replayed or simulated)."""
+    known = _known_loans(root, history)
+    if known.empty:
+        return known
+    days = known["event_timestamp"].dt.date
+    return known[(days >= start - timedelta(days=delay)) & (days < start)]
 
 
 def _break_files(root: Path, start: date, days: int, plan: Scenario, rng: np.random.Generator) -> None:

@@ -4,6 +4,7 @@
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 from dagster import AssetExecutionContext
 
 from mlops_assets import keys
@@ -14,7 +15,7 @@ from mlops_assets.features.retrieval import model_inputs
 from mlops_assets.provenance import git_sha, trigger
 from mlops_assets.specs import ModelSpec
 from mlops_assets.training.model_io import log_trained, version_tags
-from mlops_assets.training.split import HOLDOUT, SPLIT, TRAIN, frame_fingerprint, time_split
+from mlops_assets.training.split import HOLDOUT, SPLIT, TRAIN, frame_fingerprint, recency_weights, time_split
 from resources.feast import FeastResource, feature_columns
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
@@ -78,17 +79,19 @@ def candidate_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     def candidate_model(
         context: AssetExecutionContext, lake: LakeResource, registry: RegistryResource, mlflow: dg.ResourceParam[Any]
     ) -> dg.MaterializeResult:
+        registry.client()  # MLflow's registry URI is process-global: register into this profile's store
         meta = lake.read_json(spec.name, "training_set.json")
         frame = lake.read_table(spec.name, "training_set", "part.parquet")
         train = frame[frame[SPLIT] == TRAIN]
         features = meta["features"]
-        common = {"features": features, "label": spec.label, "categorical": spec.categorical_features, "seed": spec.seed}
+        weights = recency_weights(pd.to_datetime(train[spec.event_time], utc=True), spec.recency_half_life_days)
+        common = {"features": features, "label": spec.label, "categorical": spec.categorical_features, "seed": spec.seed, "weights": weights}
         context.log.info(f"training {spec.name} on {len(train)} rows, {len(features)} features")
         model = spec.trainer(train, params=spec.params, **common)
         baseline = spec.baseline(train, **common)
         tags = {
             "model": spec.name,
-            "dagster_run_id": context.run_id,
+            "dagster_run_id": context.run.run_id,
             "git_sha": git_sha(),
             "feature_service": spec.feature_service,
             "training_set_hash": meta["fingerprint"],
@@ -98,6 +101,7 @@ def candidate_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         mlflow.set_tags(tags)
         mlflow.log_params({f"model.{k}": v for k, v in model.params.items()})
         mlflow.log_metrics({"train_rows": len(train), "features": len(features)})
+        mlflow.log_params({"recency_half_life_days": spec.recency_half_life_days, "holdout_days": spec.holdout_days})
         # drift is measured against this later, without reading the training data again
         mlflow.log_text(build_profile(train, features).to_json(), PROFILE_ARTIFACT)
         info = log_trained(model, name="model", example=train, registered_model=spec.registered_model)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from mlops_assets.errors import DataError
@@ -59,3 +60,15 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
     digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def recency_weights(times: pd.Series, half_life_days: float | None) -> np.ndarray | None:
+    """Weights halving every `half_life_days` back from the newest row (None: all rows equal).
+
+    After a concept drift the newest outcomes describe the world the model will serve;
+    weighting them lets a retrain follow the change without discarding history.
+    """
+    if half_life_days is None:
+        return None
+    age_days = (times.max() - times).dt.total_seconds().to_numpy() / 86_400
+    return np.power(0.5, age_days / half_life_days)

@@ -48,6 +48,7 @@ def train_lightgbm(
     categorical: Sequence[str] = (),
     seed: int = 7,
     params: Mapping[str, Any] | None = None,
+    weights: np.ndarray | None = None,
 ) -> TrainedModel:
     """LightGBM on a float matrix (categoricals as integer codes), early-stopped on the latest 10%."""
     import lightgbm as lgb
@@ -58,14 +59,15 @@ def train_lightgbm(
     x = train.loc[:, list(features)].to_numpy(dtype="float64")
     y = train[label].to_numpy()
     cats = [i for i, name in enumerate(features) if name in set(categorical)]
-    fit = lgb.Dataset(x[:cut], y[:cut], feature_name=list(features), categorical_feature=cats, free_raw_data=False)
-    valid = lgb.Dataset(x[cut:], y[cut:], reference=fit)
+    w = None if weights is None else np.asarray(weights, dtype="float64")
+    fit = lgb.Dataset(x[:cut], y[:cut], weight=None if w is None else w[:cut], feature_name=list(features), categorical_feature=cats, free_raw_data=False)
+    valid = lgb.Dataset(x[cut:], y[cut:], weight=None if w is None else w[cut:], reference=fit)
     booster = lgb.train(
         config, fit, num_boost_round=rounds, valid_sets=[valid], callbacks=[lgb.early_stopping(50, verbose=False)]
     )
     best = booster.best_iteration or rounds
     final = lgb.train(
-        config, lgb.Dataset(x, y, feature_name=list(features), categorical_feature=cats), num_boost_round=best
+        config, lgb.Dataset(x, y, weight=w, feature_name=list(features), categorical_feature=cats), num_boost_round=best
     )
     return TrainedModel("lightgbm", final, tuple(features), {**config, "num_boost_round": best})
 
@@ -78,6 +80,7 @@ def train_logistic_baseline(
     categorical: Sequence[str] = (),
     seed: int = 7,
     params: Mapping[str, Any] | None = None,
+    weights: np.ndarray | None = None,
 ) -> TrainedModel:
     """Median-imputed, scaled logistic regression: the bar a first model must clear."""
     from sklearn.impute import SimpleImputer
@@ -90,5 +93,5 @@ def train_logistic_baseline(
         StandardScaler(),
         LogisticRegression(max_iter=2000, random_state=seed),
     )
-    model.fit(train.loc[:, list(features)].to_numpy(dtype="float64"), train[label].to_numpy())
+    model.fit(train.loc[:, list(features)].to_numpy(dtype="float64"), train[label].to_numpy(), logisticregression__sample_weight=weights)
     return TrainedModel("sklearn", model, tuple(features), {"model": "logistic_regression", "seed": seed})

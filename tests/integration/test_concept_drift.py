@@ -57,8 +57,14 @@ def test_retraining_loop_beats_the_frozen_model_on_concept_drift(tmp_path, credi
     live_auc = classification_metrics(labels, drifted.set_index("request_id")["score"])["roc_auc"]
     frozen_auc = classification_metrics(labels, frozen_scores.loc[labels.index])["roc_auc"]
     served = sorted(drifted["model_version"].unique())
+    day = apps.set_index(apps["loan_id"].astype(str))["event_timestamp"].dt.strftime("%Y-%m-%d")
+    last_week = labels.index[day.loc[labels.index] > str(pd.Timestamp(max(day.loc[labels.index])) - pd.Timedelta(days=7))[:10]]
+    last_live = classification_metrics(labels[last_week], drifted.set_index("request_id").loc[last_week, "score"])["roc_auc"]
+    last_frozen = classification_metrics(labels[last_week], frozen_scores.loc[last_week])["roc_auc"]
     with capsys.disabled():
         print("\n" + "\n".join(lines))
         print(f"concept drift, {len(labels)} labelled loans: live AUC {live_auc:.4f} (versions {served}) vs never retrained v{frozen_version} {frozen_auc:.4f}")
+        print(f"last drifted week, {len(last_week)} loans: live {last_live:.4f} vs never retrained {last_frozen:.4f}")
     assert len(served) > 1 or served != [frozen_version], "the loop never promoted a retrained model"
     assert live_auc > frozen_auc
+    assert last_live > last_frozen
