@@ -13,7 +13,10 @@ def instance_config(profile: Profile) -> str:
     """dagster.yaml: telemetry and the first-visit modal off; Postgres storage in production."""
     lines = ["telemetry:", "  enabled: false", "nux:", "  enabled: false"]
     if profile.dagster_pg_url:
-        lines += ["storage:", "  postgres:", f"    postgres_url: {json.dumps(profile.dagster_pg_url)}"]
+        # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3, whose server-side binding breaks
+        # dagster-postgres's `NOTIFY run_events, %(id)s` (measured); name the psycopg2 driver.
+        url = profile.dagster_pg_url.replace("postgresql://", "postgresql+psycopg2://", 1)
+        lines += ["storage:", "  postgres:", f"    postgres_url: {json.dumps(url)}"]
     return "\n".join(lines) + "\n"
 
 
