@@ -133,26 +133,15 @@ def feature_columns(store: FeatureStore, feature_service: str) -> list[str]:
 
 def request_columns(store: FeatureStore, feature_service: str) -> list[str]:
     """Fields a caller must send: request-source fields of the service's on-demand views."""
+    from feast.errors import FeatureViewNotFoundException, OnDemandFeatureViewNotFoundException
+
     service = store.get_feature_service(feature_service)
     names: list[str] = []
     for projection in service.feature_view_projections:
         try:
             odfv = store.get_on_demand_feature_view(projection.name)
-        except Exception:  # noqa: BLE001 - a regular feature view has no request source
+        except (FeatureViewNotFoundException, OnDemandFeatureViewNotFoundException):  # a regular view: inputs come from the store
             continue
         for source in odfv.source_request_sources.values():
             names.extend(field.name for field in source.schema)
     return names
-
-
-def join_keys(store: FeatureStore, feature_service: str) -> list[str]:
-    """Entity join keys of the service's regular feature views."""
-    service = store.get_feature_service(feature_service)
-    keys: list[str] = []
-    for projection in service.feature_view_projections:
-        try:
-            view = store.get_feature_view(projection.name)
-        except Exception:  # noqa: BLE001 - on-demand views have no entities
-            continue
-        keys.extend(column.name for column in view.entity_columns if column.name not in keys)
-    return keys

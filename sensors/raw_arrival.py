@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from mlops_assets.keys import RAW_APPLICATIONS
 from mlops_assets.provenance import AUTOMATIC_TAG, TRIGGER_TAG
 from mlops_assets.runs import RANGE_END, RANGE_START
 from resources.lake import LakeResource
@@ -15,15 +16,33 @@ from resources.lake import LakeResource
 KINDS = ("applications", "labels")
 
 
-def landing_signatures(landing_root: Path) -> dict[str, str]:
-    """Per day, a signature of every landing file (name, size, mtime): it changes when a file lands."""
-    days: dict[str, list[str]] = {}
+def landing_files(landing_root: Path) -> dict[str, list[Path]]:
+    """Landing files of both kinds, by day."""
+    days: dict[str, list[Path]] = {}
     for kind in KINDS:
         for folder in sorted((landing_root / kind).glob("date=*")):
-            for path in sorted(folder.glob("*.parquet")):
-                stat = path.stat()
-                days.setdefault(folder.name.removeprefix("date="), []).append(f"{kind}/{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
-    return {day: _digest("|".join(files)) for day, files in sorted(days.items())}
+            days.setdefault(folder.name.removeprefix("date="), []).extend(sorted(folder.glob("*.parquet")))
+    return days
+
+
+def signature(files: list[Path]) -> str:
+    """Changes when a file of the day lands, changes or goes (name, size, mtime)."""
+    return _digest("|".join(f"{p.parent.parent.name}/{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files))
+
+
+def already_ingested(instance: dg.DagsterInstance, files: dict[str, list[Path]]) -> dict[str, str]:
+    """The starting cursor: days raw_applications already holds, none of whose files is newer
+    than its latest materialization, count as seen, so a new sensor does not re-ingest history
+    (nor re-run a batch that failed validation until its files change)."""
+    latest = instance.get_latest_materialization_event(RAW_APPLICATIONS)
+    if latest is None:
+        return {}
+    done = instance.get_materialized_partitions(RAW_APPLICATIONS)
+    return {
+        day: signature(paths)
+        for day, paths in files.items()
+        if day in done and all(p.stat().st_mtime < latest.timestamp for p in paths)
+    }
 
 
 def _digest(text: str) -> str:
@@ -40,9 +59,10 @@ def raw_arrival_sensor(job_name: str) -> dg.SensorDefinition:
         description="Ingests and validates every day whose landing files are new or changed.",
     )
     def _sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult | dg.SkipReason:
-        seen: dict[str, str] = json.loads(context.cursor or "{}")
-        current = landing_signatures(Path(lake.landing_root))
-        changed = sorted(day for day, signature in current.items() if seen.get(day) != signature)
+        files = landing_files(Path(lake.landing_root))
+        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else already_ingested(context.instance, files)
+        current = {day: signature(paths) for day, paths in files.items()}
+        changed = sorted(day for day, digest in current.items() if seen.get(day) != digest)
         if not changed:
             return dg.SkipReason(f"no new landing files ({len(current)} days known)")
         first, last = changed[0], changed[-1]

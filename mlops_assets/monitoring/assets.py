@@ -39,7 +39,7 @@ def drift_report_asset(spec: ModelSpec, psi_threshold: float) -> dg.AssetsDefini
         if champion is None:
             return dg.MaterializeResult(metadata={"status": dg.MetadataValue.text("no champion yet: nothing to compare with")})
         registry.client()
-        profile = ReferenceProfile.from_json(load_text(f"runs:/{champion.run_id}/{PROFILE_ARTIFACT}"))
+        profile = ReferenceProfile.from_json(load_text(champion.tags["reference_profile"]))
         table = spec.inputs.path[-1]
         rows = pd.concat([lake.read_partition(table, day).assign(_day=day) for day in context.partition_keys], ignore_index=True)
         current = model_inputs(feast.store(), spec, rows, extra=["_day"]) if len(rows) else rows

@@ -107,8 +107,11 @@ def candidate_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         info = log_trained(model, name="model", example=train, registered_model=spec.registered_model)
         baseline_info = log_trained(baseline, name="baseline", example=train)
         version = str(info.registered_model_version)
-        registry.tag_version(spec.registered_model, version, {**tags, **version_tags(model), "baseline_uri": baseline_info.model_uri, "baseline_flavor": baseline.flavor})
         run_id = mlflow.active_run().info.run_id
+        registry.tag_version(spec.registered_model, version, {
+            **tags, **version_tags(model), "baseline_uri": baseline_info.model_uri, "baseline_flavor": baseline.flavor,
+            "reference_profile": f"runs:/{run_id}/{PROFILE_ARTIFACT}",
+        })
         lake.write_json(
             {"version": version, "run_id": run_id, "model_uri": f"models:/{spec.registered_model}/{version}",
              "flavor": model.flavor, "baseline_uri": baseline_info.model_uri, "baseline_flavor": baseline.flavor, "features": features},

@@ -57,6 +57,8 @@ def test_registered_version_carries_its_provenance(pipeline: Pipeline):
     # outcomes trail applications by the 7-day label delay: the newest labelled loan is 7 days old
     assert pd.Timestamp(tags["data_window.holdout_end"]).date() == (pd.Timestamp(pipeline.days[1]) - pd.Timedelta(days=7)).date()
     assert pd.Timestamp(tags["data_window.train_start"]) < pd.Timestamp(tags["data_window.holdout_start"])
+    profile = mlflow.artifacts.load_text(tags["reference_profile"])
+    assert '"features"' in profile and "int_rate" in profile  # drift reference stored with the model
     info = mlflow.models.get_model_info(candidate["model_uri"])
     assert info.signature is not None and info.saved_input_example_info is not None
     run = mlflow.get_run(candidate["run_id"])

@@ -157,3 +157,19 @@ def test_circuit_breaker_pauses_retraining_after_refusals(pipeline: Pipeline, tm
     lake.write_json({"day": "2021-09-04", "champion": "1", "rows": 80, "features": [{"feature": "a", "psi": 1.0}, {"feature": "b", "psi": 1.0}]}, name, "drift_report", "date=2021-09-04.json")
     result, _ = tick(drift_sensor(spec, POLICY), pipeline, lake)
     assert not result.run_requests and "circuit breaker open" in result.skip_message and "v2, v3, v4" in result.skip_message
+
+
+def test_raw_arrival_starts_from_what_dagster_already_ingested(pipeline: Pipeline, tmp_path):
+    """A new sensor (no cursor) does not re-ingest history, only days new since the last ingest."""
+    import os
+
+    lake = scratch_lake(tmp_path)
+    old_day, new_day = pipeline.days[0], "2021-03-05"
+    for day in (old_day, new_day):
+        folder = tmp_path / "landing" / "applications" / f"date={day}"
+        folder.mkdir(parents=True)
+        pd.DataFrame({"loan_id": [1]}).to_parquet(folder / "applications.parquet")
+    os.utime(tmp_path / "landing" / "applications" / f"date={old_day}" / "applications.parquet", (0, 0))  # landed long ago
+    first, _ = tick(raw_arrival_sensor("ingest"), pipeline, lake)
+    [request] = first.run_requests
+    assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) == (new_day, new_day)
