@@ -54,7 +54,8 @@ def land_next_day_with_outcomes(pipeline: Pipeline) -> str:
 def test_daemon_sensors_ingest_new_files_and_retrain(pipeline: Pipeline, tmp_path):
     from mlflow import MlflowClient
 
-    client = MlflowClient(pipeline.profile.mlflow_tracking_uri)
+    uri = pipeline.profile.mlflow_tracking_uri
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # the registry URI is process-global otherwise
     before = {str(v.version) for v in client.search_model_versions("name='credit'")}
     new_day = land_next_day_with_outcomes(pipeline)
     port = free_port()
