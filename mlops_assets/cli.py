@@ -146,7 +146,8 @@ def cmd_dev(args: argparse.Namespace, profile: Profile) -> None:
     ensure_instance(profile)
     env = {**os.environ, **profile.environ()}
     say(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={profile.dagster_home}); Ctrl-C stops it")
-    os.execvpe("dagster", ["dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(args.port)], env)
+    dagster = str(Path(sys.executable).with_name("dagster"))  # this environment's, whatever PATH says
+    os.execve(dagster, [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(args.port)], env)
 
 
 def main(argv: list[str] | None = None) -> None:
