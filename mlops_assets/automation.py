@@ -7,7 +7,7 @@ run-key de-duplication, so a batch triggers exactly once either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dagster as dg
@@ -29,8 +29,6 @@ def tick(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     sensors: Sequence[str],
-    *,
-    on_event: Callable[[TickOutcome], None] | None = None,
 ) -> list[TickOutcome]:
     """Evaluate the named sensors in order; run each request whose run key is new, in-process."""
     outcomes = []
@@ -47,9 +45,6 @@ def tick(
             outcomes.append(TickOutcome(name, result.skip_message or "nothing to do"))
         for request in result.run_requests:
             outcomes.append(_launch(defs, instance, sensor, request))
-        if on_event:
-            for outcome in outcomes[-max(1, len(result.run_requests)):]:
-                on_event(outcome)
     return outcomes
 
 

@@ -1,6 +1,5 @@
 """Deployment stages: the champion gate and the deployed endpoint."""
 
-
 from datetime import datetime, timezone
 
 import dagster as dg

@@ -1,6 +1,5 @@
 """Evaluation stage: the candidate and its baseline on the recent holdout, as a report."""
 
-
 import statistics
 import time
 

@@ -1,6 +1,5 @@
 """Feast: apply the feature repo, then materialize the feature views to the online store."""
 
-
 from datetime import datetime, timezone
 
 import dagster as dg

@@ -1,6 +1,5 @@
 """The prediction log asset: every served prediction, gathered from the server's batches."""
 
-
 from pathlib import Path
 
 import dagster as dg

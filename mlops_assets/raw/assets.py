@@ -1,5 +1,6 @@
 """Raw assets: landing files copied into the lake as they arrived, one partition a day."""
 
+from pathlib import Path
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -54,8 +55,6 @@ def raw_labels(context: AssetExecutionContext, lake: LakeResource) -> dg.Materia
 @dg.asset(key=keys.REFERENCE_TABLES, group_name=GROUP, kinds={"parquet"})
 def reference_tables(lake: LakeResource) -> dg.MaterializeResult:
     """Zipcode statistics and credit history: the entity tables Feast serves features from."""
-    from pathlib import Path
-
     counts = {}
     for name, columns in (("zipcodes", ZIPCODE_COLUMNS), ("credit_history", CREDIT_HISTORY_COLUMNS)):
         source = Path(lake.landing_root) / "reference" / f"{name}.parquet"

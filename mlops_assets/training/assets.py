@@ -1,6 +1,5 @@
 """Training stages of a model: the point-in-time training set and the candidate model."""
 
-
 from typing import Any
 
 import dagster as dg

@@ -5,7 +5,6 @@ nothing downstream runs in that run, so a bad batch can never reach training or 
 endpoint, and the previous champion keeps serving.
 """
 
-
 import dagster as dg
 from dagster import AssetExecutionContext
 import pandas as pd

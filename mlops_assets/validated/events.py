@@ -1,6 +1,5 @@
 """Labelled events: validated applications joined with the outcomes that have arrived so far."""
 
-
 import dagster as dg
 import polars as pl
 
