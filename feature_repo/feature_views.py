@@ -11,6 +11,7 @@ from feast.on_demand_feature_view import on_demand_feature_view
 from feast.types import Float64, Int64
 
 from mlops_assets.features.encoding import ENCODED_FEATURES
+from mlops_assets.features.online import COLUMNAR_TAG
 
 zipcode_features = FeatureView(
     name="zipcode_features",
@@ -48,12 +49,13 @@ credit_history = FeatureView(
 )
 
 
-
 @on_demand_feature_view(
     name="application_features",
     sources=[application_request],
     schema=[Field(name=name, dtype=Float64) for name in ENCODED_FEATURES],
     mode="pandas",
+    # the server runs the columnar form of the same encoder, without a DataFrame per request
+    tags={COLUMNAR_TAG: "mlops_assets.features.encoding:encode_columns"},
 )
 def application_features(inputs: pd.DataFrame) -> pd.DataFrame:
     """Delegates to the shared encoder.

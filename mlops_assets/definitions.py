@@ -37,7 +37,7 @@ def default_definitions(profile: Profile | None = None) -> dg.Definitions:
     )
     pipeline = dg.define_asset_job(
         PIPELINE_JOB,
-        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("monitoring"),
+        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("monitoring", "rollout"),
         hooks=mlflow_hooks(),
         description="The whole graph for a range of days: ingest, validate, features, train, gate, deploy.",
     )

@@ -17,3 +17,12 @@ class DataError(MlopsError):
 
 class ModelNotFoundError(MlopsError):
     """The registry holds no version for the alias or model asked for."""
+
+
+class UnknownEntityError(MlopsError, LookupError):
+    """An entity key in a request is not in the feature store: the client's fault (404), not the server's."""
+
+    def __init__(self, field: str, value: object) -> None:
+        super().__init__(f"unknown {field}: {value!r} is not in the feature store")
+        self.field = field
+        self.value = value

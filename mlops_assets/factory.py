@@ -9,6 +9,7 @@ import dagster as dg
 
 from mlops_assets import keys
 from mlops_assets.deployment.assets import champion_gate_asset, deployed_endpoint_asset
+from mlops_assets.deployment.rollout_asset import rollout_decision_asset
 from mlops_assets.evaluation.assets import evaluation_report_asset
 from mlops_assets.monitoring.assets import drift_report_asset, live_performance_asset
 from mlops_assets.monitoring.prediction_log import prediction_log_asset
@@ -30,7 +31,7 @@ def mlflow_hooks() -> set[dg.HookDefinition]:
 
 
 def build_model_assets(spec: ModelSpec) -> dg.Definitions:
-    """Training set → candidate → evaluation → gate → endpoint → prediction log, and a retrain job."""
+    """Training set → candidate → evaluation → gate → endpoint → prediction log → rollout decision, with their jobs."""
     assets = [
         training_set_asset(spec),
         candidate_model_asset(spec),
@@ -40,6 +41,7 @@ def build_model_assets(spec: ModelSpec) -> dg.Definitions:
         prediction_log_asset(spec),
         drift_report_asset(spec, spec.policy.psi_threshold),
         live_performance_asset(spec),
+        rollout_decision_asset(spec),
     ]
     retrain = dg.define_asset_job(
         spec.retrain_job,
@@ -51,6 +53,11 @@ def build_model_assets(spec: ModelSpec) -> dg.Definitions:
         f"{spec.name}_prediction_log",
         selection=dg.AssetSelection.assets(keys.model_key(spec.name, "prediction_log")),
         description=f"Gather what the {spec.name} endpoint served into the prediction log table.",
+    )
+    rollout = dg.define_asset_job(
+        spec.rollout_job,
+        selection=dg.AssetSelection.assets(*(keys.model_key(spec.name, s) for s in ("prediction_log", "rollout_decision"))),
+        description=f"Gather the {spec.name} prediction log, then promote or end the running shadow/canary on its outcomes.",
     )
     sensors = [
         new_labels_sensor(spec, spec.policy),
@@ -65,4 +72,12 @@ def build_model_assets(spec: ModelSpec) -> dg.Definitions:
         tags={TRIGGER_TAG: "weekly_retrain schedule", AUTOMATIC_TAG: "true"},
         description=f"Retrains {spec.name} every Monday 03:00 UTC; the gate still decides what serves.",
     )
-    return dg.Definitions(assets=assets, jobs=[retrain, collect_log], sensors=sensors, schedules=[weekly])
+    daily_rollout = dg.ScheduleDefinition(
+        name=f"{spec.name}_rollout_check",
+        job_name=spec.rollout_job,
+        cron_schedule="0 6 * * *",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        tags={TRIGGER_TAG: "rollout_check schedule", AUTOMATIC_TAG: "true"},
+        description=f"Every day 06:00 UTC: decide the running {spec.name} shadow/canary on the outcomes known by then.",
+    )
+    return dg.Definitions(assets=assets, jobs=[retrain, collect_log, rollout], sensors=sensors, schedules=[weekly, daily_rollout])

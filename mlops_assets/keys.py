@@ -22,6 +22,7 @@ MODEL_STAGES = (
     "prediction_log",
     "drift_report",
     "live_performance",
+    "rollout_decision",
 )
 
 

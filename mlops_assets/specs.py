@@ -15,6 +15,7 @@ from mlops_assets.training.trainers import TrainedModel, train_lightgbm, train_l
 
 Trainer = Callable[..., TrainedModel]
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+ROLLOUTS = ("gate", "shadow", "canary")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,12 @@ class ModelSpec:
     missing); any other unknown key is a client error. `events` is the asset holding one labelled row per prediction target, with the entity
     keys, `event_time` and the request fields the feature service needs; `inputs` is the
     daily-partitioned asset of new, unlabelled rows that drift is measured on.
+
+    `rollout` says how a challenger that passed the gate reaches traffic: "gate" makes it the
+    champion at once; "shadow" has it score every request beside the champion, and "canary"
+    has it answer `canary_percent` % of applicants, until `<name>/rollout_decision` compares
+    the two on logged traffic (each side needing `rollout_min_outcomes` known outcomes) and
+    promotes it or ends the experiment.
     """
 
     name: str
@@ -48,6 +55,9 @@ class ModelSpec:
     max_slice_regression: float = 0.05
     seed: int = 7
     policy: RetrainPolicy = RetrainPolicy()
+    rollout: str = "gate"
+    canary_percent: float = 10.0
+    rollout_min_outcomes: int = 200
     description: str = ""
     params: dict[str, float | int | str] = field(default_factory=dict, hash=False)
 
@@ -60,6 +70,12 @@ class ModelSpec:
             raise ConfigurationError(f"ModelSpec.holdout_days={self.holdout_days} must be at least 1 day")
         if not 0 <= self.margin < 1:
             raise ConfigurationError(f"ModelSpec.margin={self.margin} must be in [0, 1)")
+        if self.rollout not in ROLLOUTS:
+            raise ConfigurationError(f"ModelSpec.rollout={self.rollout!r} must be one of {', '.join(ROLLOUTS)}")
+        if not 0 < self.canary_percent <= 50:
+            raise ConfigurationError(f"ModelSpec.canary_percent={self.canary_percent} must be in (0, 50]: a canary is the smaller share")
+        if self.rollout_min_outcomes < 1:
+            raise ConfigurationError(f"ModelSpec.rollout_min_outcomes={self.rollout_min_outcomes} must be at least 1")
 
     @property
     def registered_model(self) -> str:
@@ -68,3 +84,7 @@ class ModelSpec:
     @property
     def retrain_job(self) -> str:
         return f"{self.name}_retrain"
+
+    @property
+    def rollout_job(self) -> str:
+        return f"{self.name}_rollout"

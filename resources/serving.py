@@ -44,9 +44,9 @@ class EndpointResource(dg.ConfigurableResource):
         state = json.loads(path.read_text())
         return state if _alive(int(state["pid"])) else None
 
-    def _call(self, url: str, *, body: dict | None = None) -> dict:
+    def _call(self, url: str, *, body: dict | None = None, method: str | None = None) -> dict:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET")
+        request = urllib.request.Request(url, data=data, method=method or ("POST" if body is not None else "GET"))
         request.add_header("content-type", "application/json")
         if self.admin_token:
             request.add_header("authorization", f"Bearer {self.admin_token}")
@@ -71,3 +71,29 @@ class EndpointResource(dg.ConfigurableResource):
         if str(served) != str(version):
             raise MlopsError(f"server at {url} still serves v{served} after reload to v{version}")
         return f"{url} serves v{served}" + ("" if str(current) == str(version) else f" (reloaded from v{current})")
+
+    def experiment(self, model: str) -> dict | None:
+        """The running server's models: champion version, canary and shadow (GET /version); None without a server."""
+        state = self.running(model)
+        return None if state is None else {"url": state["url"], **self._call(f"{state['url']}/version")}
+
+    def start_experiment(self, model: str, mode: str, version: str, percent: float | None = None) -> str:
+        """Run ``version`` as the running server's shadow or canary; a text for the asset's metadata."""
+        state = self._admin_target(model)
+        body: dict = {"version": str(version)} if mode == "shadow" else {"version": str(version), "percent": percent}
+        self._call(f"{state['url']}/admin/{mode}", body=body)
+        share = "" if mode == "shadow" else f" for {percent}% of applicants"
+        return f"{state['url']} runs v{version} as its {mode}{share}"
+
+    def end_experiment(self, model: str, mode: str) -> str:
+        state = self._admin_target(model)
+        self._call(f"{state['url']}/admin/{mode}", method="DELETE")
+        return f"{state['url']} ended its {mode}"
+
+    def _admin_target(self, model: str) -> dict:
+        state = self.running(model)
+        if state is None:
+            raise MlopsError(f"no {model} server is running: start one with `mlops serve`")
+        if not self.admin_token:
+            raise MlopsError(f"changing the server at {state['url']} needs an admin token (MLOPS_ADMIN_TOKEN)")
+        return state

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,24 +68,34 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, credit_dir: Path) -> Pipe
     return Pipeline(profile, defs, instance, result, days)
 
 
-@pytest.fixture(scope="session")
-def server(pipeline: Pipeline):
-    """The real app with the real scorer, on a free loopback port."""
-    from mlops_assets.credit import CREDIT_MODEL
+@contextmanager
+def serving(profile: Any, spec: Any) -> Iterator[Any]:
+    """The real app with the real scorer for ``spec``, on a free loopback port, findable as `mlops serve` is."""
     from mlops_assets.serving.app import create_app
     from mlops_assets.serving.scorer import scorer_loader
     from mlops_assets.serving.server import BackgroundServer
     from resources.serving import prediction_log_folder, server_state_file
 
     app = create_app(
-        scorer_loader(pipeline.profile, CREDIT_MODEL),
+        scorer_loader(profile, spec),
         admin_token=TOKEN,
-        log_folder=prediction_log_folder(pipeline.profile.serving_root, CREDIT_MODEL.name),
+        log_folder=prediction_log_folder(profile.serving_root, spec.name),
     )
-    state = server_state_file(pipeline.profile.serving_root, CREDIT_MODEL.name)
+    state = server_state_file(profile.serving_root, spec.name)
     with BackgroundServer(app) as running:
-        # what `mlops serve` writes, so the deployed_endpoint asset finds this server
+        # what `mlops serve` writes, so the deployment assets find this server
         state.parent.mkdir(parents=True, exist_ok=True)
         state.write_text(json.dumps({"pid": os.getpid(), "url": running.url}))
+        try:
+            yield running
+        finally:
+            state.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def server(pipeline: Pipeline):
+    """The credit champion served for the session."""
+    from mlops_assets.credit import CREDIT_MODEL
+
+    with serving(pipeline.profile, CREDIT_MODEL) as running:
         yield running
-        state.unlink(missing_ok=True)

@@ -1,4 +1,4 @@
-"""Deployment stages: the champion gate and the deployed endpoint."""
+"""Deployment stages: the champion gate and the deployed endpoint (which stages a shadow or canary when the spec says so)."""
 
 from datetime import datetime, timezone
 
@@ -86,6 +86,20 @@ def champion_gate_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     return champion_gate
 
 
+def stage_challenger(context: AssetExecutionContext, spec: ModelSpec, registry: RegistryResource, endpoint: EndpointResource, version: str) -> str:
+    """Start the gated challenger as the server's shadow or canary; rollout_decision ends the experiment."""
+    if endpoint.running(spec.name) is None:
+        return f"v{version} passed the gate and waits for a running server to start its {spec.rollout} (`mlops serve`, then rematerialize)"
+    started = endpoint.start_experiment(spec.name, spec.rollout, version, spec.canary_percent)
+    registry.tag_version(spec.registered_model, version, {
+        "rollout.mode": spec.rollout,
+        "rollout.started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "rollout.decision": "running",
+        "rollout.started_by": trigger(context),
+    })  # fmt: skip
+    return started
+
+
 def deployed_endpoint_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.model_key(spec.name, "deployed_endpoint"),
@@ -98,17 +112,22 @@ def deployed_endpoint_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         context: AssetExecutionContext, lake: LakeResource, registry: RegistryResource, endpoint: EndpointResource
     ) -> dg.MaterializeResult:
         gate = lake.read_json(spec.name, "champion_gate.json")
-        if gate["promote"]:
+        # a first model has nothing to be compared with on traffic: it is promoted whatever the rollout
+        staged = gate["promote"] and spec.rollout != "gate" and registry.champion(spec.registered_model) is not None
+        if gate["promote"] and not staged:
             registry.set_champion(spec.registered_model, gate["version"], by=trigger(context), reason=gate["gate.reason"])
         champion = registry.champion(spec.registered_model)
         if champion is None:
             raise dg.Failure(f"{spec.name} has no champion: the first model was refused ({gate['gate.reason']})")
         served = endpoint.follow(spec.name, str(champion.version))
+        if staged:
+            served += "; " + stage_challenger(context, spec, registry, endpoint, gate["version"])
         context.log.info(f"{spec.name}: champion v{champion.version}; server: {served}")
         return dg.MaterializeResult(
             metadata={
                 "champion_version": dg.MetadataValue.text(str(champion.version)),
-                "promoted_this_run": dg.MetadataValue.bool(bool(gate["promote"])),
+                "promoted_this_run": dg.MetadataValue.bool(bool(gate["promote"]) and not staged),
+                "rollout": dg.MetadataValue.text(spec.rollout),
                 "gate_reason": dg.MetadataValue.text(gate["gate.reason"]),
                 "server": dg.MetadataValue.text(served),
             }

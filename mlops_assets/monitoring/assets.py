@@ -77,6 +77,16 @@ def drift_report_asset(spec: ModelSpec, psi_threshold: float) -> dg.AssetsDefini
     return drift_report
 
 
+def outcomes(lake: LakeResource, spec: ModelSpec) -> pl.DataFrame:
+    """Every known outcome keyed like the prediction log (request_id = the id column as text); the latest label wins."""
+    if not lake.partitions("raw_labels"):
+        return pl.DataFrame(schema={"request_id": pl.String, spec.label: pl.Int64, "labelled_at": pl.Datetime("us", "UTC")})
+    return (
+        lake.scan_partitions("raw_labels").select(pl.col(spec.id_column).cast(pl.String).alias("request_id"), pl.col(spec.label), "labelled_at")
+        .sort("labelled_at").unique("request_id", keep="last").collect()
+    )
+
+
 def live_performance_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.model_key(spec.name, "live_performance"),
@@ -94,10 +104,7 @@ def live_performance_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             pl.read_parquet(log_path, columns=["request_id", "ts", "model_version", "score"])
             .sort("ts").unique("request_id", keep="last")
         )
-        labels = (
-            lake.scan_partitions("raw_labels").select(pl.col(spec.id_column).cast(pl.String).alias("request_id"), pl.col(spec.label), "labelled_at")
-            .sort("labelled_at").unique("request_id", keep="last").collect()
-        )
+        labels = outcomes(lake, spec)
         summary = {}
         for day in lake.partitions(spec.inputs.path[-1]):
             ids = pl.from_pandas(lake.read_partition(spec.inputs.path[-1], day)[[spec.id_column]]).select(pl.col(spec.id_column).cast(pl.String).alias("request_id"))

@@ -10,38 +10,39 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mlops_assets.errors import UnknownEntityError
+
+__all__ = ["FIELD_KINDS", "FieldSpec", "Scorer", "ScorerLoader", "UnknownEntityError"]
+
 FIELD_KINDS = ("int", "float", "str")
 
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One request field: its JSON type and the values it may take (bounds are inclusive)."""
+    """One request field: its JSON type and the values it may take (bounds are inclusive).
+
+    ``nullable`` lets a client send null for a value the model takes as missing (NaN).
+    """
 
     name: str
     kind: str  # "int" | "float" | "str"
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
+    nullable: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:
             raise ValueError(f"field {self.name!r}: kind must be one of {', '.join(FIELD_KINDS)}, got {self.kind!r}")
 
 
-class UnknownEntityError(LookupError):
-    """An entity key in the request is not in the feature store: the client's fault (404), not the server's."""
-
-    def __init__(self, field: str, value: object) -> None:
-        super().__init__(f"unknown {field}: {value!r} is not in the feature store")
-        self.field = field
-        self.value = value
-
-
 class Scorer(Protocol):
     """A loaded model version ready to score validated rows.
 
     ``score`` runs on a worker thread and may be called from several threads at once,
-    so it must be thread-safe; it returns one probability per row, in order.
+    so it must be thread-safe; it returns one probability per row, in order. A scorer with
+    a true ``inline`` attribute never waits on the network (say, features from a local file):
+    the server then scores single rows on its event loop, skipping the thread hop.
     """
 
     model_name: str

@@ -73,6 +73,8 @@ def _check(item: dict[str, Any], spec: FieldSpec, where: str) -> Any:
     if spec.name not in item:
         raise RequestError(422, where, f"missing field {where} ({spec.kind})")
     value = item[spec.name]
+    if value is None and spec.nullable:
+        return None
     # bool is a subclass of int, and numeric strings are not numbers: both are refused.
     if spec.kind == "int":
         ok = type(value) is int

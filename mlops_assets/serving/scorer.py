@@ -8,15 +8,15 @@ endpoint accepts exactly what a validated batch would.
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import numpy as np
 
-from mlops_assets.errors import ModelNotFoundError
+from mlops_assets.errors import ConfigurationError, ModelNotFoundError
+from mlops_assets.features.online import OnlineFeatureReader
 from mlops_assets.profile import Profile
 from mlops_assets.schema import APPLICATION_COLUMNS
-from mlops_assets.serving.contract import FieldSpec, ScorerLoader, UnknownEntityError
+from mlops_assets.serving.contract import FieldSpec, ScorerLoader
 from mlops_assets.specs import ModelSpec
 from mlops_assets.training.model_io import FEATURES_TAG, FLAVOR_TAG, load_trained
 from mlops_assets.training.trainers import TrainedModel
@@ -37,7 +37,7 @@ def field_specs(names: list[str]) -> tuple[FieldSpec, ...]:
 
 
 class FeastScorer:
-    """Scores validated request rows; entity features are read from the online store."""
+    """Scores validated request rows; entity features are read straight from the online store."""
 
     def __init__(self, *, spec: ModelSpec, version: str, model: TrainedModel, store: Any) -> None:
         from resources.feast import request_columns
@@ -45,35 +45,20 @@ class FeastScorer:
         self.model_name = spec.name
         self.version = version
         self._model = model
-        self._store = store
-        self._service = store.get_feature_service(spec.feature_service)
+        required = [key for key in spec.entity_keys if key not in spec.optional_entity_keys]
+        self._reader = OnlineFeatureReader(store, spec.feature_service, required_keys=required)
+        self.inline = self._reader.local  # a local SQLite read is cheaper than a thread hop; a network read is not
+        missing = sorted(set(model.features) - set(self._reader.features))
+        if missing:
+            raise ConfigurationError(
+                f"{spec.name} v{version} needs features {missing} that feature service {spec.feature_service!r} "
+                "does not serve: the model was trained on another feature service"
+            )
         self.fields = field_specs([*dict.fromkeys([*request_columns(store, spec.feature_service), *spec.entity_keys])])
-        self._sentinels = self._key_sentinels(spec)
-        self._lock = threading.Lock()  # the sqlite online store is not safe across threads
-
-    def _key_sentinels(self, spec: ModelSpec) -> dict[str, str]:
-        """For each required entity key, one feature that is never null when the key is known."""
-        sentinels = {}
-        for projection in self._service.feature_view_projections:
-            view = next((v for v in self._store.list_feature_views() if v.name == projection.name), None)
-            if view is None:
-                continue
-            for key in (c.name for c in view.entity_columns):
-                if key not in spec.optional_entity_keys and key not in sentinels:
-                    sentinels[key] = projection.features[0].name
-        return sentinels
 
     def score(self, rows: list[dict[str, Any]]) -> list[float]:
-        with self._lock:
-            online = self._store.get_online_features(features=self._service, entity_rows=rows).to_dict()
-        for key, feature in self._sentinels.items():
-            for i, value in enumerate(online[feature]):
-                if value is None:
-                    raise UnknownEntityError(key, rows[i][key])
-        matrix = np.array(
-            [[np.nan if online[name][i] is None else online[name][i] for name in self._model.features] for i in range(len(rows))],
-            dtype="float64",
-        )
+        columns = self._reader.read(rows)
+        matrix = np.column_stack([columns[name] for name in self._model.features])
         if self._model.flavor == "lightgbm":
             # one OpenMP thread: on a request-sized matrix, extra threads only fight the event loop
             # (measured: 1-thread p99 11.4-12.5 ms -> 1.3-3.1 ms, same scores)

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 import pytest
 
+from tests.integration.online_parity import assert_reader_matches_feast, request_rows
+
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 REDIS_DB = 7
 
@@ -93,3 +95,7 @@ def test_pipeline_runs_on_postgres_and_redis(production, credit_dir):
     request = {f.name: row[f.name].item() if hasattr(row[f.name], "item") else row[f.name] for f in scorer.fields}
     [score] = scorer.score([request])
     assert 0.0 < score < 1.0 and scorer.version == str(champion.version)
+
+    # the server's direct read of Redis equals Feast's get_online_features
+    store = resources_for(production)["feast"].store()
+    assert_reader_matches_feast(store, CREDIT_MODEL.feature_service, request_rows(events.head(500)))

@@ -24,3 +24,18 @@ def test_unknown_category_and_zero_income_become_missing_not_errors():
     out = encode_application(application(loan_intent="CAR", person_income=0))
     assert math.isnan(out.loc[0, "loan_intent_code"])
     assert math.isnan(out.loc[0, "loan_to_income"])
+
+
+def test_columnar_form_on_request_lists_equals_the_dataframe_form():
+    """The server encodes lists of request values; training encodes a DataFrame: same numbers."""
+    import numpy as np
+
+    from mlops_assets.features.encoding import encode_columns
+
+    frame = pd.concat([application(), application(loan_intent="CAR", person_income=0), application(person_emp_length=None),
+                       application(person_home_ownership="MORTGAGE", loan_int_rate=None)], ignore_index=True)
+    columns = {name: frame[name].where(frame[name].notna(), None).tolist() for name in frame.columns}
+    listed = encode_columns(columns)
+    framed = encode_application(frame)
+    for name in ENCODED_FEATURES:
+        np.testing.assert_array_equal(listed[name], framed[name].to_numpy(), err_msg=name)

@@ -52,6 +52,7 @@ class ToyScorer:
     version: str
     model_name: str = "credit"
     fields: tuple[FieldSpec, ...] = FIELDS
+    inline: bool = False  # True: the app scores single rows on its event loop
 
     def score(self, rows: list[dict[str, Any]]) -> list[float]:
         for row in rows:
@@ -62,7 +63,7 @@ class ToyScorer:
         return [expected_score(row, self.version) for row in rows]
 
 
-def toy_loader(champion: str | None = "1", broken: frozenset[str] = frozenset({"3"})) -> ScorerLoader:
+def toy_loader(champion: str | None = "1", broken: frozenset[str] = frozenset({"3"}), inline: bool = False) -> ScorerLoader:
     """Versions "1" and "2" load; ``broken`` ones raise; ``champion=None`` means no champion alias."""
 
     def load(version: str | None) -> Scorer:
@@ -71,7 +72,7 @@ def toy_loader(champion: str | None = "1", broken: frozenset[str] = frozenset({"
             raise LookupError("registered model 'credit' has no 'champion' alias")
         if wanted in broken:
             raise RuntimeError(f"artifact of version {wanted} is corrupt")
-        return ToyScorer(wanted)
+        return ToyScorer(wanted, inline=inline)
 
     return load
 
@@ -111,6 +112,17 @@ def test_parse_rows_keeps_declared_fields_widens_ints_and_generates_request_ids(
     with pytest.raises(RequestError) as exc:
         parse_rows(batch, FIELDS, batch=True, max_rows=1)
     assert (exc.value.status, exc.value.field) == (413, "rows")
+
+
+def test_null_is_refused_unless_the_field_is_nullable() -> None:
+    strict, lenient = FieldSpec("amount", "float", minimum=0), FieldSpec("amount", "float", minimum=0, nullable=True)
+    body = orjson.dumps({"amount": None})
+    with pytest.raises(RequestError) as exc:
+        parse_rows(body, [strict], batch=False, max_rows=1)
+    assert (exc.value.status, exc.value.field) == (422, "amount") and "got null" in exc.value.message
+    assert parse_rows(body, [lenient], batch=False, max_rows=1)[0]["amount"] is None
+    with pytest.raises(RequestError):  # a value, when given, is still checked
+        parse_rows(orjson.dumps({"amount": -1}), [lenient], batch=False, max_rows=1)
 
 
 # --- serving ----------------------------------------------------------------------------------------
@@ -165,8 +177,9 @@ BAD_INPUTS: list[tuple[str, bytes | dict[str, Any], int, str | None, tuple[str, 
 ]
 
 
-def test_each_bad_input_gets_its_4xx_naming_the_field_and_the_server_keeps_serving(tmp_path: Path) -> None:
-    with running(tmp_path, max_batch_rows=5, max_body_bytes=4096) as (client, log_folder):
+@pytest.mark.parametrize("inline", [False, True], ids=["on-threads", "inline"])
+def test_each_bad_input_gets_its_4xx_naming_the_field_and_the_server_keeps_serving(tmp_path: Path, inline: bool) -> None:
+    with running(tmp_path, loader=toy_loader(inline=inline), max_batch_rows=5, max_body_bytes=4096) as (client, log_folder):
         for route, body, status, field, needles in BAD_INPUTS:
             content = body if isinstance(body, bytes) else orjson.dumps(body)
             response = client.post(route, content=content, headers={"content-type": "application/json"})
@@ -306,9 +319,10 @@ def test_log_writer_flushes_full_batches_early_and_everything_on_close(tmp_path:
         writer.append(record)
 
 
-def test_concurrent_load_with_a_reload_in_the_middle_has_no_errors(tmp_path: Path) -> None:
+@pytest.mark.parametrize("inline", [False, True], ids=["on-threads", "inline"])
+def test_concurrent_load_with_a_reload_in_the_middle_has_no_errors(tmp_path: Path, inline: bool) -> None:
     threads, per_thread = 4, 200
-    with running(tmp_path) as (client, log_folder):
+    with running(tmp_path, loader=toy_loader(inline=inline)) as (client, log_folder):
         url = str(client.base_url)
         done = threading.Semaphore(0)
         results: list[list[tuple[int, str, str, float]]] = [[] for _ in range(threads)]

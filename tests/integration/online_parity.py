@@ -1,0 +1,35 @@
+"""The check that the server's direct online read equals Feast's ``get_online_features``, for any profile's store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REQUEST_FIELDS = ["zipcode", "dob_ssn", "person_age", "person_income", "person_home_ownership",
+                  "person_emp_length", "loan_intent", "loan_amnt", "loan_int_rate"]  # fmt: skip
+
+
+def request_rows(applications: pd.DataFrame) -> list[dict[str, Any]]:
+    """Applications as the server sees them after validation: plain Python values, NaN as None."""
+    frame = applications[REQUEST_FIELDS].astype(object).where(applications[REQUEST_FIELDS].notna(), None)
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def assert_reader_matches_feast(store: Any, service: str, rows: list[dict[str, Any]], *, one_by_one: int = 50) -> int:
+    """Every feature, every row: batched and row by row; returns how many rows had a credit history."""
+    from mlops_assets.features.online import OnlineFeatureReader
+
+    reader = OnlineFeatureReader(store, service)
+    expected = store.get_online_features(features=store.get_feature_service(service), entity_rows=rows).to_dict()
+    got = reader.read(rows)
+    assert set(got) == set(reader.features) and set(reader.features) <= set(expected)
+    for name in reader.features:
+        want = np.array([np.nan if v is None else v for v in expected[name]], dtype="float64")
+        np.testing.assert_array_equal(got[name], want, err_msg=f"feature {name}")
+    for i, row in enumerate(rows[:one_by_one]):
+        single = reader.read([row])
+        for name in reader.features:
+            np.testing.assert_array_equal(single[name], got[name][i : i + 1], err_msg=f"feature {name}, row {i} alone")
+    return int(np.isfinite(got["credit_card_due"]).sum())
