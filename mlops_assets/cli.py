@@ -85,7 +85,23 @@ def cmd_run(args: argparse.Namespace, profile: Profile) -> None:
         raise SystemExit(1)
 
 
+def skip_import_time_type_instrumentation() -> None:
+    """Make typeguard's ``@typechecked`` a no-op in this process, before Feast is imported.
+
+    Feast decorates its classes with it, and typeguard re-parses and recompiles their source
+    at every import: 1.65 s of the 5.5 s `mlops serve` took to be ready (measured). The server
+    builds no Feast object from user input; typeguard itself skips the checks under ``python -O``.
+    """
+    import typeguard
+
+    def typechecked(target=None, **_options):  # type: ignore[no-untyped-def]
+        return target if target is not None else (lambda decorated: decorated)
+
+    typeguard.typechecked = typechecked
+
+
 def cmd_serve(args: argparse.Namespace, profile: Profile) -> None:
+    skip_import_time_type_instrumentation()
     from mlops_assets.credit import CREDIT_MODEL
     from mlops_assets.serving.app import create_app
     from mlops_assets.serving.scorer import scorer_loader

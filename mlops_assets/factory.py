@@ -30,6 +30,18 @@ def mlflow_hooks() -> set[dg.HookDefinition]:
     return {end_mlflow_on_run_finished}
 
 
+def automatic_schedule(name: str, job: str, cron: str, description: str) -> dg.ScheduleDefinition:
+    """A schedule that runs by default, its runs tagged as automatic with the schedule as their trigger."""
+    return dg.ScheduleDefinition(
+        name=name,
+        job_name=job,
+        cron_schedule=cron,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        tags={TRIGGER_TAG: f"{name} schedule", AUTOMATIC_TAG: "true"},
+        description=description,
+    )
+
+
 def build_model_assets(spec: ModelSpec) -> dg.Definitions:
     """Training set → candidate → evaluation → gate → endpoint → prediction log → rollout decision, with their jobs."""
     assets = [
@@ -64,20 +76,10 @@ def build_model_assets(spec: ModelSpec) -> dg.Definitions:
         drift_sensor(spec, spec.policy),
         performance_sensor(spec, spec.policy),
     ]
-    weekly = dg.ScheduleDefinition(
-        name=f"{spec.name}_weekly_retrain",
-        job_name=spec.retrain_job,
-        cron_schedule="0 3 * * 1",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        tags={TRIGGER_TAG: "weekly_retrain schedule", AUTOMATIC_TAG: "true"},
-        description=f"Retrains {spec.name} every Monday 03:00 UTC; the gate still decides what serves.",
-    )
-    daily_rollout = dg.ScheduleDefinition(
-        name=f"{spec.name}_rollout_check",
-        job_name=spec.rollout_job,
-        cron_schedule="0 6 * * *",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        tags={TRIGGER_TAG: "rollout_check schedule", AUTOMATIC_TAG: "true"},
-        description=f"Every day 06:00 UTC: decide the running {spec.name} shadow/canary on the outcomes known by then.",
-    )
-    return dg.Definitions(assets=assets, jobs=[retrain, collect_log, rollout], sensors=sensors, schedules=[weekly, daily_rollout])
+    schedules = [
+        automatic_schedule(f"{spec.name}_weekly_retrain", spec.retrain_job, "0 3 * * 1",
+                           f"Retrains {spec.name} every Monday 03:00 UTC; the gate still decides what serves."),
+        automatic_schedule(f"{spec.name}_rollout_check", spec.rollout_job, "0 6 * * *",
+                           f"Every day 06:00 UTC: decide the running {spec.name} shadow/canary on the outcomes known by then."),
+    ]  # fmt: skip
+    return dg.Definitions(assets=assets, jobs=[retrain, collect_log, rollout], sensors=sensors, schedules=schedules)

@@ -293,7 +293,10 @@ class PredictionApp:
             self._shadow_backlog += 1
             alone: Groups = [(shadow, None)]
             try:
-                scores = await asyncio.get_running_loop().run_in_executor(self._shadow_pool, score_groups, alone, rows)
+                if len(rows) <= INLINE_ROWS and getattr(shadow, "inline", False):
+                    scores = score_groups(alone, rows)  # the answer has left; a thread hop would only add GIL hand-offs
+                else:
+                    scores = await asyncio.get_running_loop().run_in_executor(self._shadow_pool, score_groups, alone, rows)
             except Exception:
                 outcome = "failed"
                 if shadow.version not in self._shadow_failures_logged:

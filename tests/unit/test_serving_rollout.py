@@ -40,6 +40,7 @@ class VersionScorer:
     version: str
     model_name: str = "credit"
     fields: tuple[FieldSpec, ...] = FIELDS
+    inline: bool = False  # True: the app scores single rows (the shadow's too) on its event loop
 
     def score(self, rows: list[dict[str, Any]]) -> list[float]:
         return [score_of(self.version, row["amount"]) for row in rows]
@@ -48,8 +49,9 @@ class VersionScorer:
 class Registry:
     """Stands in for the registry: ``champion`` is the alias ``mlops rollback`` moves; "9" reads other fields."""
 
-    def __init__(self, champion: str = "1") -> None:
+    def __init__(self, champion: str = "1", inline: bool = False) -> None:
         self.champion = champion
+        self.inline = inline
 
     def load(self, version: str | None) -> Scorer:
         wanted = version or self.champion
@@ -57,7 +59,7 @@ class Registry:
             return VersionScorer("9", fields=OTHER_FIELDS)
         if wanted not in VERSIONS:
             raise LookupError(f"registered model 'credit' has no version {wanted}")
-        return VersionScorer(wanted)
+        return VersionScorer(wanted, inline=self.inline)
 
 
 @contextmanager
@@ -154,8 +156,9 @@ def test_canary_takes_its_share_of_applicants_and_each_applicant_sticks(tmp_path
         assert log.loc[f"first-{a}", "model_version"] == first[a] == version_of(log.loc[f"first-{a}", "score"])
 
 
-def test_shadow_scores_every_request_into_the_log_while_the_champion_answers(tmp_path: Path) -> None:
-    with running(tmp_path) as (client, log_folder):
+@pytest.mark.parametrize("inline", [False, True], ids=["on-threads", "inline"])
+def test_shadow_scores_every_request_into_the_log_while_the_champion_answers(tmp_path: Path, inline: bool) -> None:
+    with running(tmp_path, Registry(inline=inline)) as (client, log_folder):
         response = client.post("/admin/shadow", json={"version": "2"}, headers=AUTH)
         assert response.status_code == 200, response.text
         assert response.json()["shadow"] == {"version": "2"} and client.get("/version").json()["shadow"] == {"version": "2"}

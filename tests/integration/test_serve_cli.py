@@ -1,0 +1,71 @@
+"""`mlops serve` as people run it: its own process on the pipeline's home, then SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from mlops_assets.credit import CREDIT_MODEL
+from mlops_assets.serving.prediction_log import read_prediction_log
+from mlops_assets.serving.scorer import scorer_loader
+from resources.serving import prediction_log_folder, server_state_file
+
+from tests.conftest import TOKEN, Pipeline
+from tests.integration.online_parity import request_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_S = 60
+
+
+@pytest.mark.integration
+def test_mlops_serve_answers_like_the_in_process_scorer_and_stops_cleanly(pipeline: Pipeline, tmp_path: Path):
+    state = server_state_file(pipeline.profile.serving_root, CREDIT_MODEL.name)
+    kept = state.read_text() if state.exists() else None  # the session's own server, restored afterwards
+    state.unlink(missing_ok=True)
+    env = {**os.environ, "MLOPS_HOME": str(pipeline.profile.home), "MLOPS_ADMIN_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
+    log = tmp_path / "serve.log"
+    frame = pd.read_parquet(pipeline.profile.lake_root / "credit" / "training_set" / "part.parquet").sample(20, random_state=5)
+    rows = request_rows(frame)
+    try:
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "mlops_assets.cli", "serve", "--port", "0"], env=env, cwd=ROOT,
+                                    stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            url = wait_ready(proc, state, log)
+            served = [httpx.post(f"{url}/predict", json={**row, "request_id": f"cli-{i}"}, trust_env=False).json() for i, row in enumerate(rows)]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+        assert not state.exists(), "the state file goes with the server"
+        champion = scorer_loader(pipeline.profile, CREDIT_MODEL)(None)  # in this process, Feast fully type-checked
+        assert [s["score"] for s in served] == champion.score([dict(r) for r in rows])
+        assert {s["model_version"] for s in served} == {champion.version}
+        logged = read_prediction_log(prediction_log_folder(pipeline.profile.serving_root, CREDIT_MODEL.name))
+        assert {f"cli-{i}" for i in range(len(rows))} <= set(logged["request_id"]), "SIGTERM flushed the prediction log"
+    finally:
+        if kept is not None:
+            state.write_text(kept)
+
+
+def wait_ready(proc: subprocess.Popen, state: Path, log: Path) -> str:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"mlops serve exited with {proc.returncode}: {log.read_text()[-2000:]}"
+        if state.exists():
+            url = json.loads(state.read_text())["url"]
+            try:
+                if httpx.get(f"{url}/ready", trust_env=False).status_code == 200:
+                    return url
+            except httpx.TransportError:
+                pass
+        time.sleep(0.05)
+    raise TimeoutError(f"mlops serve not ready in {READY_TIMEOUT_S}s: {log.read_text()[-2000:]}")
