@@ -59,9 +59,10 @@ class _ViewRead:
 
 @dataclass(frozen=True)
 class _Transform:
-    name: str
-    outputs: tuple[str, ...]
+    """One on-demand view of the service: its columnar function and the features the service takes from it."""
+
     run: ColumnTransform
+    features: tuple[str, ...]
 
 
 class OnlineFeatureReader:
@@ -105,13 +106,10 @@ class OnlineFeatureReader:
                 )
                 self._reads.append(_ViewRead(view, keys, wanted))
             elif projection.name in on_demand:
-                self._transforms.append(_Transform(projection.name, wanted, _transform_of(on_demand[projection.name])))
+                self._transforms.append(_Transform(_transform_of(on_demand[projection.name]), wanted))
             else:
                 raise ConfigurationError(f"feature service {service!r} names {projection.name!r}, which is not in the registry: run `feast apply` (the feature_views asset)")
-        self.features: tuple[str, ...] = tuple(
-            name for part in (*self._reads, *self._transforms) for name in (part.features if isinstance(part, _ViewRead) else part.outputs)
-        )
-        self.request_keys: tuple[str, ...] = tuple(dict.fromkeys(field for read in self._reads for _, field, _ in read.keys))
+        self.features: tuple[str, ...] = tuple(name for part in (*self._reads, *self._transforms) for name in part.features)
         self._sentinels = {
             field: read.features[0] for read in self._reads for _, field, _ in read.keys if field in required_keys and read.features
         }
@@ -140,7 +138,7 @@ class OnlineFeatureReader:
             inputs.update(out)
             for transform in self._transforms:
                 result = transform.run(inputs)
-                for name in transform.outputs:
+                for name in transform.features:
                     out[name] = np.asarray(result[name], dtype="float64")
         return out
 
@@ -166,28 +164,19 @@ class _SqliteFetch:
         from feast.infra.key_encoding_utils import serialize_entity_key
         from feast.infra.online_stores.sqlite import _table_id
 
-        self._path = Path(online._get_db_path(config)).resolve()
-        self._connection = sqlite3.connect(f"{self._path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
-        self._lock = threading.Lock()  # one connection, shared by the event loop and the scoring threads
-        self._serialize = functools.partial(serialize_entity_key, entity_key_serialization_version=config.entity_key_serialization_version)
         from feast.protos.feast.types.Value_pb2 import Value
 
+        path = Path(online._get_db_path(config)).resolve()
+        self._connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        self._lock = threading.Lock()  # one connection, shared by the event loop and the scoring threads
+        self._serialize = functools.partial(serialize_entity_key, entity_key_serialization_version=config.entity_key_serialization_version)
         self._value = Value
         self._table_id = functools.partial(_table_id, config.project, enable_versioning=config.registry.enable_online_feature_view_versioning)
-        self._queries: dict[tuple[str, int], str] = {}  # (view, number of keys) -> SQL
-
-    def _query(self, view: Any, n: int) -> str:
-        query = self._queries.get((view.name, n))
-        if query is None:
-            table = '"' + self._table_id(view).replace('"', '""') + '"'
-            query = f"SELECT entity_key, feature_name, value FROM {table} WHERE entity_key IN ({','.join('?' * n)})"
-            if n <= 8:  # single requests and small batches: keep their SQL; large batches vary too much to cache
-                self._queries[(view.name, n)] = query
-        return query
 
     def __call__(self, read: _ViewRead, entity_keys: list[Any]) -> list[Mapping[str, Any] | None]:
         keys = [self._serialize(key) for key in entity_keys]
-        query = self._query(read.view, len(keys))
+        table = '"' + self._table_id(read.view).replace('"', '""') + '"'
+        query = f"SELECT entity_key, feature_name, value FROM {table} WHERE entity_key IN ({','.join('?' * len(keys))})"
         with self._lock:
             stored = self._connection.execute(query, keys).fetchall()
         by_key: dict[bytes, dict[str, Any]] = {}

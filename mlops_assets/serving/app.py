@@ -237,10 +237,7 @@ class PredictionApp:
         groups = routing.assign(rows, ids)
         label = groups[0][0].version if len(groups) == 1 else ",".join(s.version for s, _ in groups)
         try:
-            if len(rows) <= INLINE_ROWS and all(getattr(scorer, "inline", False) for scorer, _ in groups):
-                scores = score_groups(groups, rows)  # cheaper than the hop to a thread (measured: 3,500 vs 2,500 req/s)
-            else:
-                scores = await asyncio.to_thread(score_groups, groups, rows)
+            scores = await _score(groups, rows, None)
         except UnknownEntityError as exc:
             return self._error(RequestError(404, exc.field, str(exc)), label)
         except Exception as exc:  # labelled with the versions this request used, not whatever is current by now
@@ -293,10 +290,7 @@ class PredictionApp:
             self._shadow_backlog += 1
             alone: Groups = [(shadow, None)]
             try:
-                if len(rows) <= INLINE_ROWS and getattr(shadow, "inline", False):
-                    scores = score_groups(alone, rows)  # the answer has left; a thread hop would only add GIL hand-offs
-                else:
-                    scores = await asyncio.get_running_loop().run_in_executor(self._shadow_pool, score_groups, alone, rows)
+                scores = await _score(alone, rows, self._shadow_pool)
             except Exception:
                 outcome = "failed"
                 if shadow.version not in self._shadow_failures_logged:
@@ -505,6 +499,17 @@ def _percent_of(doc: dict[str, Any]) -> float:
     if isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 <= percent <= 100:
         raise RequestError(422, "percent", f"percent must be a number from 0 to 100 (0 ends the canary), got {percent!r}")
     return percent
+
+
+async def _score(groups: Groups, rows: list[dict[str, Any]], pool: ThreadPoolExecutor | None) -> list[float]:
+    """Score on ``pool`` (None: the loop's default executor), or on the event loop itself when that is cheaper.
+
+    A single row for scorers marked ``inline`` costs less than the hop to a thread and back
+    (measured with `mlops serve`: 3,500 vs 2,500 req/s; a shadow's cost +0.07 vs +0.30 ms).
+    """
+    if len(rows) <= INLINE_ROWS and all(getattr(scorer, "inline", False) for scorer, _ in groups):
+        return score_groups(groups, rows)
+    return await asyncio.get_running_loop().run_in_executor(pool, score_groups, groups, rows)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

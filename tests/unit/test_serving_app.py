@@ -9,7 +9,6 @@ import statistics
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from mlops_assets.serving.contract import FieldSpec, Scorer, ScorerLoader, Unkno
 from mlops_assets.serving.prediction_log import SCHEMA, PredictionLogWriter, read_prediction_log
 from mlops_assets.serving.request import RequestError, parse_rows
 from mlops_assets.serving.server import BackgroundServer
+from tests.load import under_load
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "s3cret-admin-token"
@@ -323,34 +323,15 @@ def test_log_writer_flushes_full_batches_early_and_everything_on_close(tmp_path:
 def test_concurrent_load_with_a_reload_in_the_middle_has_no_errors(tmp_path: Path, inline: bool) -> None:
     threads, per_thread = 4, 200
     with running(tmp_path, loader=toy_loader(inline=inline)) as (client, log_folder):
-        url = str(client.base_url)
-        done = threading.Semaphore(0)
-        results: list[list[tuple[int, str, str, float]]] = [[] for _ in range(threads)]
-        failures: list[BaseException] = []
 
-        def worker(k: int) -> None:
-            try:
-                with httpx.Client(base_url=url, trust_env=False, timeout=10) as own:
-                    for i in range(per_thread):
-                        row = {**GOOD, "amount": float(i)}
-                        r = own.post("/predict", json=row)
-                        body = r.json()
-                        results[k].append((r.status_code, r.headers["x-model-version"], body["model_version"], body["score"]))
-                        done.release()
-            except BaseException as exc:  # any failure in a worker fails the test, reported below
-                failures.append(exc)
+        def request(own: httpx.Client, k: int, i: int) -> tuple[int, str, str, float]:
+            r = own.post("/predict", json={**GOOD, "amount": float(i)})
+            body = r.json()
+            return r.status_code, r.headers["x-model-version"], body["model_version"], body["score"]
 
-        pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
-        for t in pool:
-            t.start()
-        for _ in range(threads * per_thread // 2):
-            done.acquire()
-        swap = client.post("/admin/reload", json={"version": "2"}, headers=admin())
-        for t in pool:
-            t.join()
-    assert not failures, failures
+        flat, [swap] = under_load(str(client.base_url), threads, per_thread, request,
+                                  [lambda: client.post("/admin/reload", json={"version": "2"}, headers=admin())])  # fmt: skip
     assert swap.status_code == 200
-    flat = [r for rs in results for r in rs]
     assert len(flat) == threads * per_thread
     assert all(status == 200 for status, *_ in flat)
     assert all(header == version for _, header, version, _ in flat)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from mlops_assets.serving.contract import FieldSpec, Scorer
 from mlops_assets.serving.prediction_log import read_prediction_log
 from mlops_assets.serving.routing import BUCKETS, Routing, bucket
 from mlops_assets.serving.server import BackgroundServer
+from tests.load import under_load
 
 TOKEN = "rollout-admin-token"
 FIELDS = (FieldSpec("dob_ssn", "str"), FieldSpec("amount", "float", minimum=0, maximum=1_000_000))
@@ -245,38 +245,19 @@ def test_load_with_a_reload_and_a_rollback_in_the_middle_has_no_errors_and_no_mi
     with running(tmp_path, registry) as (client, log_folder):
         client.post("/admin/canary", json={"version": "3", "percent": 20}, headers=AUTH)
         client.post("/admin/shadow", json={"version": "4"}, headers=AUTH)
-        url = str(client.base_url)
-        done = threading.Semaphore(0)
-        results: list[list[tuple[str, str, int, str, str, float]]] = [[] for _ in range(threads)]
-        failures: list[BaseException] = []
 
-        def worker(k: int) -> None:
-            try:
-                with httpx.Client(base_url=url, trust_env=False, timeout=10) as own:
-                    for i in range(per_thread):
-                        rid, applicant = f"t{k}-{i}", f"applicant-{(k * per_thread + i) % 97}"
-                        r = own.post("/predict", json={"dob_ssn": applicant, "amount": float(i), "request_id": rid})
-                        body = r.json()
-                        header, version = r.headers.get("x-model-version", ""), body.get("model_version", "")
-                        results[k].append((rid, applicant, r.status_code, header, version, body.get("score", -1.0)))
-                        done.release()
-            except BaseException as exc:  # any failure in a worker fails the test, reported below
-                failures.append(exc)
+        def request(own: httpx.Client, k: int, i: int) -> tuple[str, str, int, str, str, float]:
+            rid, applicant = f"t{k}-{i}", f"applicant-{(k * per_thread + i) % 97}"
+            r = own.post("/predict", json={"dob_ssn": applicant, "amount": float(i), "request_id": rid})
+            body = r.json()
+            header, version = r.headers.get("x-model-version", ""), body.get("model_version", "")
+            return rid, applicant, r.status_code, header, version, body.get("score", -1.0)
 
-        pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
-        for t in pool:
-            t.start()
-        for _ in range(threads * per_thread // 3):
-            done.acquire()
-        reload = client.post("/admin/reload", json={"version": "2"}, headers=AUTH)
-        for _ in range(threads * per_thread // 3):
-            done.acquire()
-        rollback = client.post("/admin/rollback", headers=AUTH)
-        for t in pool:
-            t.join()
-    assert not failures, failures
+        flat, [reload, rollback] = under_load(str(client.base_url), threads, per_thread, request, [
+            lambda: client.post("/admin/reload", json={"version": "2"}, headers=AUTH),
+            lambda: client.post("/admin/rollback", headers=AUTH),
+        ])  # fmt: skip
     assert (reload.status_code, rollback.json()) == (200, {"model_name": "credit", "model_version": "1", "previous": "2"})
-    flat = [r for rs in results for r in rs]
     assert len(flat) == threads * per_thread
     assert [r for r in flat if r[2] != 200] == []
     assert [r for r in flat if not r[3] == r[4] == version_of(r[5])] == []  # header, body and score agree
