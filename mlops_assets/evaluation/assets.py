@@ -10,6 +10,7 @@ import pandas as pd
 from mlops_assets import keys
 from mlops_assets.evaluation.metrics import METRIC_NAMES
 from mlops_assets.evaluation.report import build_report, render_markdown, write_report
+from mlops_assets.serving.native_model import NativeModel
 from mlops_assets.specs import ModelSpec
 from mlops_assets.training.model_io import load_trained
 from mlops_assets.training.split import HOLDOUT, SPLIT
@@ -29,10 +30,11 @@ def holdout_frame(lake: LakeResource, spec: ModelSpec) -> pd.DataFrame:
 def single_row_latency_ms(model: TrainedModel, frame: pd.DataFrame) -> float:
     """Median time of one-row predictions, the way the endpoint calls the model."""
     rows = frame.loc[:, list(model.features)].to_numpy(dtype="float64")[:LATENCY_CALLS]
+    native = NativeModel(model)
     timings = []
     for row in rows:
         start = time.perf_counter()
-        model.model.predict(row.reshape(1, -1)) if model.flavor == "lightgbm" else model.model.predict_proba(row.reshape(1, -1))
+        native.predict(row.reshape(1, -1))
         timings.append((time.perf_counter() - start) * 1000)
     return statistics.median(timings)
 

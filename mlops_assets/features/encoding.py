@@ -30,6 +30,7 @@ ENCODED_FEATURES = (
     "loan_intent_code",
 )
 CATEGORICAL_FEATURES = ("home_ownership_code", "loan_intent_code")
+NUMERIC_INPUTS = ("person_age", "person_income", "person_emp_length", "loan_amnt", "loan_int_rate")
 
 
 def encode_columns(inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -37,18 +38,17 @@ def encode_columns(inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
 
     ``inputs`` maps each field to a column: a pandas Series (the training frame) or a list
     (request rows), so the server encodes a request without building a DataFrame
-    (about 1 ms saved per request) and still runs this very function.
+    (about 1 ms saved per request) and still runs this very function. It makes few numpy
+    calls on purpose: on a one-row request each costs more than the arithmetic it does.
     """
-    income = _floats(inputs["person_income"])
-    amount = _floats(inputs["loan_amnt"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        loan_to_income = np.where(income > 0, amount / income, np.nan)
+    age, income, emp_length, amount, rate = _floats([inputs[name] for name in NUMERIC_INPUTS])
+    loan_to_income = amount / np.where(income > 0, income, np.nan)  # NaN unless income > 0; dividing by NaN warns nothing
     return {
-        "age": _floats(inputs["person_age"]),
+        "age": age,
         "income": income,
-        "emp_length": _floats(inputs["person_emp_length"]),
+        "emp_length": emp_length,
         "loan_amount": amount,
-        "int_rate": _floats(inputs["loan_int_rate"]),
+        "int_rate": rate,
         "loan_to_income": loan_to_income,
         "home_ownership_code": _codes(inputs["person_home_ownership"], HOME_OWNERSHIP_CODES),
         "loan_intent_code": _codes(inputs["loan_intent"], LOAN_INTENT_CODES),
@@ -60,11 +60,12 @@ def encode_application(inputs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(encode_columns(inputs), index=inputs.index)
 
 
-def _floats(column: Any) -> np.ndarray:
-    if isinstance(column, pd.Series):  # nullable integer columns hold pd.NA, which numpy cannot cast
-        return column.astype("float64").to_numpy()
-    return np.array(column, dtype="float64")  # None becomes NaN
+def _floats(columns: list[Any]) -> np.ndarray:
+    """The columns as rows of one float matrix: one numpy call for request lists."""
+    if isinstance(columns[0], pd.Series):  # nullable integer columns hold pd.NA, which numpy cannot cast
+        return np.vstack([column.astype("float64").to_numpy() for column in columns])
+    return np.array(columns, dtype=np.float64)  # None becomes NaN
 
 
 def _codes(column: Any, codes: Mapping[str, float]) -> np.ndarray:
-    return np.fromiter((codes.get(value, np.nan) for value in column), dtype="float64", count=len(column))
+    return np.array([codes.get(value, np.nan) for value in column], dtype=np.float64)

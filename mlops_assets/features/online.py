@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import importlib
 import sqlite3
+import struct
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,18 +34,18 @@ from mlops_assets.errors import ConfigurationError, UnknownEntityError
 ColumnTransform = Callable[[Mapping[str, Any]], Mapping[str, np.ndarray]]
 """An on-demand view's transformation on columns instead of a DataFrame (see ``encode_columns``)."""
 
+MMAP_BYTES = 1 << 30
+"""Address space the SQLite reader maps (not memory it takes): pages the OS caches anyway, read without a system call."""
+
 COLUMNAR_TAG = "mlops/columnar_transform"
 """On-demand view tag naming its columnar twin as ``module:function``, declared beside the view."""
 
-# Entity key value type -> the ValueProto field that carries it.
+# Entity key value type -> the ValueProto field that carries it: the types Feast can serialize as a key.
 _KEY_FIELDS = {
     "INT64": "int64_val",
     "INT32": "int32_val",
     "STRING": "string_val",
     "BYTES": "bytes_val",
-    "BOOL": "bool_val",
-    "FLOAT": "float_val",
-    "DOUBLE": "double_val",
 }
 
 
@@ -82,15 +83,7 @@ class OnlineFeatureReader:
         required_keys: Sequence[str] = (),
     ) -> None:
         from feast.infra.online_stores.sqlite import SqliteOnlineStore
-        from feast.protos.feast.types.EntityKey_pb2 import EntityKey
-        from feast.protos.feast.types.Value_pb2 import Value
 
-        self._entity_key, self._value = EntityKey, Value
-        online = store._get_provider().online_store  # Feast has no public handle on the store's reader
-        self.local = isinstance(online, SqliteOnlineStore)  # reads a file on this machine, never the network
-        self._fetch: Callable[[Any, list[Any]], list[Mapping[str, Any] | None]] = (
-            _SqliteFetch(store.config, online) if self.local else _StoreFetch(store.config, online)
-        )
         feature_service = store.get_feature_service(service)
         views = {view.name: view for view in store.list_feature_views()}
         on_demand = {view.name: view for view in store.list_on_demand_feature_views()}
@@ -110,24 +103,35 @@ class OnlineFeatureReader:
             else:
                 raise ConfigurationError(f"feature service {service!r} names {projection.name!r}, which is not in the registry: run `feast apply` (the feature_views asset)")
         self.features: tuple[str, ...] = tuple(name for part in (*self._reads, *self._transforms) for name in part.features)
+        online = store._get_provider().online_store  # Feast has no public handle on the store's reader
+        self.local = isinstance(online, SqliteOnlineStore)  # reads a file on this machine, never the network
+        self._fetch: Callable[[Sequence[Mapping[str, Any]]], list[Fetched]] = (
+            _SqliteFetch if self.local else _StoreFetch
+        )(store.config, online, self._reads)
         self._sentinels = {
             field: read.features[0] for read in self._reads for _, field, _ in read.keys if field in required_keys and read.features
         }
 
     def read(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
         """Every feature of the service as a float column over ``rows`` (None and missing become NaN)."""
-        out: dict[str, np.ndarray] = {}
-        for read in self._reads:
-            entity_keys = [
-                self._entity_key(
-                    join_keys=[join for join, _, _ in read.keys],
-                    entity_values=[self._value(**{kind: row[field]}) for _, field, kind in read.keys],
-                )
-                for row in rows
-            ]
-            found = self._fetch(read, entity_keys)
+        return {name: np.asarray(column, dtype="float64") for name, column in self._columns(rows).items()}
+
+    def matrix(self, rows: Sequence[Mapping[str, Any]], features: Sequence[str]) -> np.ndarray:
+        """``features`` as a float matrix, one row per request row: what a model takes, built in one step."""
+        columns = self._columns(rows)
+        return np.ascontiguousarray(np.array([columns[name] for name in features], dtype="float64").T)
+
+    def values(self, row: Mapping[str, Any], features: Sequence[str]) -> list[Any]:
+        """``features`` for one request row, as Python numbers (None when missing): a model's single-row input."""
+        columns = self._columns([row])
+        return [columns[name][0] for name in features]
+
+    def _columns(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
+        """Each feature over ``rows``: stored features as Python values (None when missing), derived ones as arrays."""
+        out: dict[str, Sequence[Any]] = {}
+        for read, found in zip(self._reads, self._fetch(rows)):
             for name in read.features:
-                out[name] = np.array([_python(values, name) for values in found], dtype="float64")
+                out[name] = [None if values is None else values.get(name) for values in found]
             for _, field, _ in read.keys:
                 if field in self._sentinels:
                     for row, values in zip(rows, found):
@@ -139,52 +143,140 @@ class OnlineFeatureReader:
             for transform in self._transforms:
                 result = transform.run(inputs)
                 for name in transform.features:
-                    out[name] = np.asarray(result[name], dtype="float64")
+                    out[name] = result[name]
         return out
 
 
+Fetched = list[dict[str, Any] | None]
+"""Per request row, its entity's stored features as Python values, or None when the store has no such entity."""
+
+
 class _StoreFetch:
-    """Rows through the online store's own ``online_read``: thread-safe where the store's client is (Redis, Postgres)."""
+    """Each view's rows through the online store's own ``online_read``: thread-safe where the store's client is (Redis, Postgres)."""
 
-    def __init__(self, config: Any, online: Any) -> None:
-        self._config, self._online = config, online
+    def __init__(self, config: Any, online: Any, reads: Sequence[_ViewRead]) -> None:
+        from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+        from feast.protos.feast.types.Value_pb2 import Value
 
-    def __call__(self, read: _ViewRead, entity_keys: list[Any]) -> list[Mapping[str, Any] | None]:
-        return [values for _, values in self._online.online_read(self._config, read.view, entity_keys, list(read.features))]
+        self._config, self._online, self._reads = config, online, reads
+        self._entity_key, self._value = EntityKey, Value
+
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> list[Fetched]:
+        return [self._read(read, rows) for read in self._reads]
+
+    def _read(self, read: _ViewRead, rows: Sequence[Mapping[str, Any]]) -> Fetched:
+        join_keys = [join for join, _, _ in read.keys]
+        entity_keys = [
+            self._entity_key(join_keys=join_keys, entity_values=[self._value(**{kind: row[field]}) for _, field, kind in read.keys])
+            for row in rows
+        ]
+        found = self._online.online_read(self._config, read.view, entity_keys, list(read.features))
+        return [None if values is None else {name: _python(value) for name, value in values.items()} for _, values in found]
 
 
 class _SqliteFetch:
-    """Rows straight from Feast's SQLite tables: a read-only connection, one query per view.
+    """Every view's rows straight from Feast's SQLite tables in one statement, on a read-only memory-mapped connection.
 
-    Materialization writes through Feast's own connection meanwhile; SQLite serializes the two
-    and a read waits (up to the 5 s busy timeout) while a write commits.
+    Each statement pays for SQLite's file locking; one ``UNION ALL`` over the views pays it
+    once, and memory mapping turns page reads into memory reads (measured for the credit
+    service's two views: 36 us as two queries, 15 us as one on the mapped file). Materialization
+    writes through Feast's own connection meanwhile; SQLite serializes the two and a read waits
+    (up to the 5 s busy timeout) while a write commits. Linux's unified page cache keeps the
+    mapping coherent with those writes, and Feast never shrinks the file under the mapping.
     """
 
-    def __init__(self, config: Any, online: Any) -> None:
+    def __init__(self, config: Any, online: Any, reads: Sequence[_ViewRead]) -> None:
         from feast.infra.key_encoding_utils import serialize_entity_key
         from feast.infra.online_stores.sqlite import _table_id
-
         from feast.protos.feast.types.Value_pb2 import Value
 
         path = Path(online._get_db_path(config)).resolve()
         self._connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        self._connection.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         self._lock = threading.Lock()  # one connection, shared by the event loop and the scoring threads
-        self._serialize = functools.partial(serialize_entity_key, entity_key_serialization_version=config.entity_key_serialization_version)
         self._value = Value
-        self._table_id = functools.partial(_table_id, config.project, enable_versioning=config.registry.enable_online_feature_view_versioning)
+        serialize = functools.partial(serialize_entity_key, entity_key_serialization_version=config.entity_key_serialization_version)
+        table_id = functools.partial(_table_id, config.project, enable_versioning=config.registry.enable_online_feature_view_versioning)
+        self._encoders = [entity_key_encoder(read.view.name, read.keys, serialize) for read in reads]
+        self._selects = [  # the view's position tags its rows in the union
+            f'SELECT {i}, entity_key, feature_name, value FROM "' + table_id(read.view).replace('"', '""') + '" WHERE entity_key IN '
+            for i, read in enumerate(reads)
+        ]
+        self._one_row = self._query(1)  # most requests
 
-    def __call__(self, read: _ViewRead, entity_keys: list[Any]) -> list[Mapping[str, Any] | None]:
-        keys = [self._serialize(key) for key in entity_keys]
-        table = '"' + self._table_id(read.view).replace('"', '""') + '"'
-        query = f"SELECT entity_key, feature_name, value FROM {table} WHERE entity_key IN ({','.join('?' * len(keys))})"
+    def _query(self, n_rows: int) -> str:
+        marks = f"({','.join('?' * n_rows)})"
+        return " UNION ALL ".join(select + marks for select in self._selects)
+
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> list[Fetched]:
+        keys = [[encode(row) for row in rows] for encode in self._encoders]
+        query = self._one_row if len(rows) == 1 else self._query(len(rows))
         with self._lock:
-            stored = self._connection.execute(query, keys).fetchall()
-        by_key: dict[bytes, dict[str, Any]] = {}
-        for key, name, blob in stored:
-            value = self._value()
+            stored = self._connection.execute(query, [key for view_keys in keys for key in view_keys]).fetchall()
+        by_key: list[dict[bytes, dict[str, Any]]] = [{} for _ in self._selects]
+        value = self._value()
+        for i, key, name, blob in stored:
             value.ParseFromString(blob)
-            by_key.setdefault(key, {})[name] = value
-        return [by_key.get(key) for key in keys]
+            by_key[i].setdefault(key, {})[name] = _python(value)
+        return [[found.get(key) for key in view_keys] for found, view_keys in zip(by_key, keys)]
+
+
+def entity_key_encoder(view: str, keys: Sequence[tuple[str, str, str]], serialize: Callable[[Any], bytes]) -> Callable[[Mapping[str, Any]], bytes]:
+    """Feast's entity key bytes for a request row, built without protobuf objects; checked against Feast once.
+
+    ``keys`` are (join key, request field, ValueProto field) and ``serialize`` is Feast's
+    ``serialize_entity_key``. It needs an EntityKey message per row (10 us a request for
+    two views); the bytes are a fixed header of join key names and each value packed by
+    type, so the header is built once. A probe key must come out equal to Feast's own, or
+    this raises: a Feast upgrade cannot make the reader silently miss rows.
+    """
+    from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+    from feast.protos.feast.types.Value_pb2 import Value, ValueType
+
+    ordered = sorted(keys)  # Feast sorts by join key
+    header = struct.pack("<I", len(ordered)) + b"".join(
+        struct.pack("<II", ValueType.STRING, len(join.encode())) + join.encode() for join, _, _ in ordered
+    )
+    packers = [(field, _key_packer(kind, ValueType)) for _, field, kind in ordered]
+    if len(packers) == 1:  # most views have one entity: no loop per request
+        [(field, pack)] = packers
+
+        def encode(row: Mapping[str, Any]) -> bytes:
+            return header + pack(row[field])
+
+    else:
+
+        def encode(row: Mapping[str, Any]) -> bytes:
+            return header + b"".join(pack(row[field]) for field, pack in packers)
+
+    probe = {field: _KEY_PROBES[kind] for _, field, kind in ordered}
+    feast_key = serialize(
+        EntityKey(join_keys=[join for join, _, _ in ordered], entity_values=[Value(**{kind: probe[field]}) for _, field, kind in ordered])
+    )
+    if encode(probe) != feast_key:
+        raise ConfigurationError(
+            f"feature view {view!r}: this Feast version serializes entity keys differently from "
+            "mlops_assets.features.online.entity_key_encoder: update it (tests/unit/test_entity_keys.py shows the gap)"
+        )
+    return encode
+
+
+_KEY_PROBES = {"int64_val": -(2**40) - 3, "int32_val": -7, "string_val": "é_probe", "bytes_val": b"\x00probe"}
+
+
+def _key_packer(kind: str, value_type: Any) -> Callable[[Any], bytes]:
+    """One entity value as Feast lays it out in a version-3 key: type, length, little-endian bytes."""
+    if kind == "int64_val":
+        return functools.partial(struct.pack, "<IIq", value_type.INT64, 8)
+    if kind == "int32_val":
+        return functools.partial(struct.pack, "<IIi", value_type.INT32, 4)
+    type_code = value_type.STRING if kind == "string_val" else value_type.BYTES
+
+    def pack(value: Any) -> bytes:
+        data = value.encode() if kind == "string_val" else value
+        return struct.pack("<II", type_code, len(data)) + data
+
+    return pack
 
 
 def _key_field(name: str, value_type: str) -> str:
@@ -213,10 +305,7 @@ def _transform_of(view: Any) -> ColumnTransform:
     return run
 
 
-def _python(values: Mapping[str, Any] | None, name: str) -> Any:
-    """A stored ValueProto as a Python scalar; None when the entity or the value is missing."""
-    if values is None or name not in values:
-        return None
-    value = values[name]
+def _python(value: Any) -> Any:
+    """A stored ValueProto as a Python scalar; None for a null value."""
     kind = value.WhichOneof("val")
     return None if kind is None or kind == "null_val" else getattr(value, kind)

@@ -44,7 +44,7 @@ SCHEMA = pa.schema(
 class PredictionLogWriter:
     """Queue records from any thread; a daemon thread writes them as ``date=YYYY-MM-DD/*.parquet``."""
 
-    def __init__(self, folder: Path, *, flush_every_s: float = 1.0, max_batch: int = 1000) -> None:
+    def __init__(self, folder: Path, *, flush_every_s: float = 1.0, max_batch: int = 10_000) -> None:
         self.folder = Path(folder)
         self._flush_every_s = flush_every_s
         self._max_batch = max_batch
@@ -76,13 +76,21 @@ class PredictionLogWriter:
             self._wake.wait(self._flush_every_s)
             self._wake.clear()
             closing = self._closed  # read before draining, so records queued before close() are written
-            self._drain()
+            self._drain(len(self._pending))
             if closing:
                 return
 
-    def _drain(self) -> None:
-        while self._pending:
-            batch = [self._pending.popleft() for _ in range(min(self._max_batch, len(self._pending)))]
+    def _drain(self, count: int) -> None:
+        """Write the ``count`` records queued at wake-up; later ones wait for the next wake-up.
+
+        Draining until the queue is empty instead chased a queue that requests kept filling:
+        under load it wrote a file every few records (48,599 files for 100,000 requests) and
+        its GIL churn raised the in-process median request time from 223 to 388 us.
+        """
+        while count > 0:
+            size = min(self._max_batch, count)
+            count -= size
+            batch = [self._pending.popleft() for _ in range(size)]
             try:
                 self._write(batch)
             except Exception:  # the thread must outlive a bad batch, or every later record is lost

@@ -58,6 +58,7 @@ def _config(app: Any, host: str, port: int) -> uvicorn.Config:
         log_level="warning",
         lifespan="on",
         ws="none",
+        proxy_headers=False,  # nothing here reads the client address: skip the middleware that rewrites it
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
 

@@ -39,3 +39,19 @@ def test_columnar_form_on_request_lists_equals_the_dataframe_form():
     framed = encode_application(frame)
     for name in ENCODED_FEATURES:
         np.testing.assert_array_equal(listed[name], framed[name].to_numpy(), err_msg=name)
+
+
+def test_loan_to_income_is_missing_unless_income_is_positive_and_warns_nothing():
+    import warnings
+
+    import numpy as np
+
+    from mlops_assets.features.encoding import encode_columns
+
+    incomes, amounts = [0.0, -1.0, None, 100.0, float("inf"), 200.0], [5.0, 5.0, 5.0, None, 5.0, 50.0]
+    columns = {"person_income": incomes, "loan_amnt": amounts, "person_age": [30] * 6, "person_emp_length": [1.0] * 6,
+               "loan_int_rate": [10.0] * 6, "person_home_ownership": ["RENT"] * 6, "loan_intent": ["MEDICAL"] * 6}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divide-by-zero or invalid-value warnings in the server's log
+        out = encode_columns(columns)
+    np.testing.assert_array_equal(out["loan_to_income"], [np.nan, np.nan, np.nan, np.nan, 0.0, 0.25])

@@ -319,6 +319,22 @@ def test_log_writer_flushes_full_batches_early_and_everything_on_close(tmp_path:
         writer.append(record)
 
 
+def test_log_writer_writes_one_file_per_wake_up_under_steady_appends(tmp_path: Path) -> None:
+    """A queue that requests keep filling is written once per interval, not chased record by record."""
+    writer = PredictionLogWriter(tmp_path, flush_every_s=0.2, max_batch=10**9)
+    record = {"request_id": "x", "ts": datetime.now(UTC), "model_name": "m", "model_version": "1", "route": "/predict",
+              "inputs": "{}", "score": 0.5, "latency_ms": 0.1}  # fmt: skip
+    started, appended = time.monotonic(), 0
+    while time.monotonic() - started < 1.0:  # a few thousand records, as requests arrive
+        writer.append(record)
+        appended += 1
+        time.sleep(0.0001)
+    writer.close()
+    files = list(tmp_path.glob("date=*/*.parquet"))
+    assert len(read_prediction_log(tmp_path)) == appended  # nothing lost
+    assert len(files) <= 10, f"{len(files)} files for {appended} records in 1 s at one wake-up per 0.2 s"
+
+
 @pytest.mark.parametrize("inline", [False, True], ids=["on-threads", "inline"])
 def test_concurrent_load_with_a_reload_in_the_middle_has_no_errors(tmp_path: Path, inline: bool) -> None:
     threads, per_thread = 4, 200
