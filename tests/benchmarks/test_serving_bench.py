@@ -6,12 +6,17 @@ keep-alive connection (``http_client.KeepAliveClient``) and cycles through 500 r
 applications. Rows:
 
 - floor: a bare ASGI + orjson app that parses the body and answers a constant;
-- ours, features in request: our app and native booster fed the model's features in the
+- ours, features in request: our app and ``NativeModel`` fed the model's features in the
   request, as MLflow's server is: the like-for-like comparison;
 - ours (`mlops serve`): the real CLI: validation, direct Feast online read (SQLite), the
   encoder, the booster, the asynchronous prediction log;
 - the same with a shadow version scoring every request;
 - mlflow models serve: the champion's pyfunc, the features as ``dataframe_split``.
+
+Every server runs for the whole benchmark and is measured in ``ROUNDS`` interleaved rounds
+(floor, ours, ours + shadow, features in request, mlflow, then again): this 2-core virtual
+machine's speed drifts by 20-40% over minutes, and measuring one server after the other
+put that drift into the ratios. Each figure pools its rounds' requests.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -42,7 +47,7 @@ from tests.conftest import TOKEN, Pipeline
 from tests.integration.online_parity import request_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-WARMUP, REQUESTS, THREADS, ROWS = 300, 5000, (1, 4), 500
+WARMUP, REQUESTS, ROUNDS, THREADS, ROWS = 300, 5000, 5, (1, 4), 500  # WARMUP and REQUESTS per server, spread over the rounds
 READY_TIMEOUT_S = 120
 REAL, DIRECT, SHADOWED, FLOOR_NAME, MLFLOW = (
     "ours (mlops serve)", "ours, features in request", "ours + shadow", "floor (bare ASGI)", "mlflow models serve",
@@ -58,6 +63,7 @@ DIRECT_SERVER = textwrap.dedent(
 
     from mlops_assets.serving.app import create_app
     from mlops_assets.serving.contract import FieldSpec
+    from mlops_assets.serving.native_model import NativeModel
     from mlops_assets.serving.server import serve
     from mlops_assets.training.model_io import load_trained
 
@@ -71,11 +77,12 @@ DIRECT_SERVER = textwrap.dedent(
 
         def __init__(self, version):
             self.version = version
-            self._booster = load_trained(f"models:/credit/{version}", flavor="lightgbm", features=features).model
+            self._model = NativeModel(load_trained(f"models:/credit/{version}", flavor="lightgbm", features=features))
 
         def score(self, rows):
-            matrix = np.array([[row[f] for f in features] for row in rows], dtype="float64")
-            return self._booster.predict(matrix, num_threads=1).tolist()
+            if len(rows) == 1:
+                return [self._model.predict_one([rows[0][f] for f in features])]
+            return self._model.predict(np.array([[row[f] for f in features] for row in rows], dtype="float64")).tolist()
 
     def load(version):
         return FeaturesInRequestScorer(str(version or MlflowClient().get_model_version_by_alias("credit", "champion").version))
@@ -171,8 +178,21 @@ def wait_ready(
     raise TimeoutError(f"not ready within {READY_TIMEOUT_S}s: {log.read_text()[-2000:]}")
 
 
-def measure(name: str, url: str, path: str, bodies: list[bytes], threads: int) -> Result:
-    """``REQUESTS`` single-row posts over ``threads`` keep-alive connections, after ``WARMUP`` unmeasured ones."""
+@dataclass
+class Samples:
+    """One server's latencies at one thread count, pooled over the rounds."""
+
+    latencies: list[float] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def result(self, name: str, threads: int) -> Result:
+        flat = sorted(self.latencies)
+        return Result(name, threads, statistics.median(flat) * 1e3, flat[int(len(flat) * 0.99)] * 1e3, len(flat) / self.wall_s)
+
+
+def measure(name: str, url: str, path: str, bodies: list[bytes], threads: int, into: Samples) -> None:
+    """One round: ``REQUESTS / ROUNDS`` single-row posts over ``threads`` keep-alive connections, after unmeasured warm-up ones."""
+    per_thread = REQUESTS // ROUNDS // threads
     latencies: list[list[float]] = [[] for _ in range(threads)]
     failures: list[list[str]] = [[] for _ in range(threads)]
     start = threading.Barrier(threads + 1)
@@ -180,10 +200,10 @@ def measure(name: str, url: str, path: str, bodies: list[bytes], threads: int) -
     def worker(k: int) -> None:
         with KeepAliveClient(url) as client:
             requests = [client.request(path, body) for body in bodies]
-            for i in range(WARMUP // threads):
+            for i in range(WARMUP // ROUNDS // threads):
                 client.post(requests[i % len(requests)])
             start.wait()
-            for i in range(REQUESTS // threads):
+            for i in range(per_thread):
                 request = requests[(k + i * threads) % len(requests)]
                 began = time.perf_counter()
                 status, body = client.post(request)
@@ -198,12 +218,12 @@ def measure(name: str, url: str, path: str, bodies: list[bytes], threads: int) -
     began = time.perf_counter()
     for t in pool:
         t.join()
-    wall = time.perf_counter() - began
-    flat = sorted(x for xs in latencies for x in xs)
-    assert len(flat) == REQUESTS // threads * threads, f"{name}: a client thread failed"
+    into.wall_s += time.perf_counter() - began
+    flat = [x for xs in latencies for x in xs]
+    assert len(flat) == per_thread * threads, f"{name}: a client thread failed"
     failed = [f for fs in failures for f in fs]
     assert not failed, f"{name}: {len(failed)} requests failed, e.g. {failed[0]}"
-    return Result(name, threads, statistics.median(flat) * 1e3, flat[int(len(flat) * 0.99)] * 1e3, len(flat) / wall)
+    into.latencies.extend(flat)
 
 
 def applications(pipeline: Pipeline) -> list[dict]:
@@ -248,50 +268,58 @@ def test_serving_speed_against_mlflow_and_the_floor(pipeline: Pipeline, tmp_path
         "MLFLOW_REGISTRY_URI": pipeline.profile.mlflow_tracking_uri,
     }
     python = sys.executable
-    results: list[Result] = []
     startup: dict[str, float] = {}
+    servers: dict[str, tuple[str, str, list[bytes]]] = {}  # name -> url, path, bodies
 
-    def run(name: str, command: list[str], ready: str, state: Path | None, path: str, bodies: list[bytes], url: str | None = None, then=None):
-        """Start one server, time it to ready, measure it at every thread count, stop it."""
-        log = tmp_path / f"{name.replace(' ', '_')}.log"
-        began = time.monotonic()
-        with process(command, log, env) as proc:
+    with ExitStack() as running:
+
+        def start(name: str, command: list[str], ready: str, state: Path | None, path: str, bodies: list[bytes], url: str | None = None) -> None:
+            """Start one server (alone, so its start-up time is its own) and keep it up for every round."""
+            log = tmp_path / f"{name.replace(' ', '_')}.log"
+            began = time.monotonic()
+            proc = running.enter_context(process(command, log, env))
             found, startup[name] = wait_ready(proc, began, url, ready, state, log)
-            results.extend(measure(name, found, path, bodies, n) for n in THREADS)
-            if then is not None:
-                then(found)
+            servers[name] = (found, path, bodies)
 
-    floor_dir = tmp_path / "floor_state"
-    floor_dir.mkdir()
-    run(FLOOR_NAME, [python, "-c", FLOOR, str(floor_dir)], "/", floor_dir / "state.json", "/predict", ours_bodies)
+        floor_dir = tmp_path / "floor_state"
+        floor_dir.mkdir()
+        start(FLOOR_NAME, [python, "-c", FLOOR, str(floor_dir)], "/", floor_dir / "state.json", "/predict", ours_bodies)
+        state = server_state_file(pipeline.profile.serving_root, CREDIT_MODEL.name)
+        state.unlink(missing_ok=True)
+        start(REAL, [python, "-m", "mlops_assets.cli", "serve", "--port", "0"], "/ready", state, "/predict", ours_bodies)
+        servers[SHADOWED] = servers[REAL]  # the same server while it runs a shadow
+        direct_dir = tmp_path / "direct_state"
+        direct_dir.mkdir()
+        start(DIRECT, [python, "-c", DIRECT_SERVER, json.dumps(features), str(direct_dir)], "/ready", direct_dir / "state.json", "/predict", direct_bodies)
+        port = free_port()
+        command = [
+            str(Path(python).with_name("mlflow")), "models", "serve", "-m", "models:/credit@champion",
+            "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port),
+        ]  # fmt: skip
+        start(MLFLOW, command, "/ping", None, "/invocations", mlflow_bodies, url=f"http://127.0.0.1:{port}")
 
-    def with_shadow(url: str) -> None:
+        samples = {(name, n): Samples() for name in servers for n in THREADS}
+        admin = f"{servers[REAL][0]}/admin/shadow"
         auth = {"Authorization": f"Bearer {TOKEN}"}
-        started = httpx.post(f"{url}/admin/shadow", json={"version": str(shadow.version)}, headers=auth, trust_env=False, timeout=60)
-        assert started.status_code == 200, started.text
-        results.extend(measure(SHADOWED, url, "/predict", ours_bodies, n) for n in THREADS)
+        for _ in range(ROUNDS):
+            for name, (url, path, bodies) in servers.items():
+                if name == SHADOWED:
+                    started = httpx.post(admin, json={"version": str(shadow.version)}, headers=auth, trust_env=False, timeout=60)
+                    assert started.status_code == 200, started.text
+                for n in THREADS:
+                    measure(name, url, path, bodies, n, samples[name, n])
+                if name == SHADOWED:
+                    assert httpx.delete(admin, headers=auth, trust_env=False, timeout=60).status_code == 200
 
-    state = server_state_file(pipeline.profile.serving_root, CREDIT_MODEL.name)
-    state.unlink(missing_ok=True)
-    run(REAL, [python, "-m", "mlops_assets.cli", "serve", "--port", "0"], "/ready", state, "/predict", ours_bodies, then=with_shadow)
-
-    direct_dir = tmp_path / "direct_state"
-    direct_dir.mkdir()
-    run(DIRECT, [python, "-c", DIRECT_SERVER, json.dumps(features), str(direct_dir)], "/ready", direct_dir / "state.json", "/predict", direct_bodies)
-
-    port = free_port()
-    command = [
-        str(Path(python).with_name("mlflow")), "models", "serve", "-m", "models:/credit@champion",
-        "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port),
-    ]  # fmt: skip
-    run(MLFLOW, command, "/ping", None, "/invocations", mlflow_bodies, url=f"http://127.0.0.1:{port}")
-
-    report(results, startup)
+    report([samples[key].result(*key) for key in samples], startup)
 
 
 def report(results: list[Result], startup: dict[str, float]) -> None:
     by = {(r.name, r.threads): r for r in results}
-    print(f"\n[serving bench] one application per request, loopback keep-alive, {REQUESTS} requests after {WARMUP} warm-up, {os.cpu_count()} CPUs")
+    print(
+        f"\n[serving bench] one application per request, loopback keep-alive, {REQUESTS} requests after {WARMUP} warm-up "
+        f"per server and thread count, in {ROUNDS} interleaved rounds, {os.cpu_count()} CPUs"
+    )
     print(f"{'server':<28} {'threads':>7} {'median ms':>10} {'p99 ms':>8} {'req/s':>8}")
     for r in results:
         print(f"{r.name:<28} {r.threads:>7} {r.median_ms:>10.3f} {r.p99_ms:>8.3f} {r.rps:>8.0f}")
