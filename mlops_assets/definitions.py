@@ -17,7 +17,7 @@ from mlops_assets.specs import ModelSpec
 from mlops_assets.raw.assets import raw_applications, raw_labels, reference_tables
 from mlops_assets.validated.assets import validated_applications
 from mlops_assets.validated.events import labelled_events
-from mlops_assets.provenance import AUTOMATIC_TAG, TRIGGER_TAG
+from mlops_assets.provenance import automatic_tags
 from resources import resources_for
 from sensors.mlflow_runs import mlflow_run_closers
 from sensors.raw_arrival import raw_arrival_sensor
@@ -43,7 +43,7 @@ def default_definitions(profile: Profile | None = None) -> dg.Definitions:
     )
     nightly = dg.build_schedule_from_partitioned_job(
         ingest, hour_of_day=2, default_status=dg.DefaultScheduleStatus.RUNNING,
-        tags={TRIGGER_TAG: "nightly_ingest schedule", AUTOMATIC_TAG: "true"},
+        tags=automatic_tags("nightly_ingest schedule"),
     )
     return dg.Definitions(
         assets=shared,

@@ -13,7 +13,7 @@ from mlops_assets.deployment.rollout_asset import rollout_decision_asset
 from mlops_assets.evaluation.assets import evaluation_report_asset
 from mlops_assets.monitoring.assets import drift_report_asset, live_performance_asset
 from mlops_assets.monitoring.prediction_log import prediction_log_asset
-from mlops_assets.provenance import AUTOMATIC_TAG, TRIGGER_TAG
+from mlops_assets.provenance import automatic_tags
 from mlops_assets.specs import ModelSpec
 from mlops_assets.training.assets import candidate_model_asset, training_set_asset
 from sensors.drift import drift_sensor
@@ -37,7 +37,7 @@ def automatic_schedule(name: str, job: str, cron: str, description: str) -> dg.S
         job_name=job,
         cron_schedule=cron,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        tags={TRIGGER_TAG: f"{name} schedule", AUTOMATIC_TAG: "true"},
+        tags=automatic_tags(f"{name} schedule"),
         description=description,
     )
 

@@ -12,6 +12,12 @@ from dagster import AssetExecutionContext
 TRIGGER_TAG = "mlops/trigger"
 # Set on runs a sensor or schedule launched: the retrain policy counts only these.
 AUTOMATIC_TAG = "mlops/automatic"
+TRIGGER_MAX_CHARS = 255  # a trigger is a sentence for the run list, not a log
+
+
+def automatic_tags(trigger: str) -> dict[str, str]:
+    """The tags of a run a sensor or schedule launches: why it runs, and that nobody launched it by hand."""
+    return {TRIGGER_TAG: trigger[:TRIGGER_MAX_CHARS], AUTOMATIC_TAG: "true"}
 
 
 def trigger(context: AssetExecutionContext) -> str:

@@ -10,19 +10,13 @@ from mlops_assets.specs import ModelSpec
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
 from sensors.policy import RetrainPolicy
-from sensors.retrain import retrain_request
+from sensors.retrain import retrain_request, retrain_sensor
 
 
 def new_labels_sensor(spec: ModelSpec, policy: RetrainPolicy) -> dg.SensorDefinition:
     name = f"{spec.name}_new_labels_sensor"
 
-    @dg.sensor(
-        name=name,
-        job_name=spec.retrain_job,
-        minimum_interval_seconds=60,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Retrains {spec.name} once {policy.min_new_labels} labelled events are newer than the champion's training data.",
-    )
+    @retrain_sensor(spec, name, f"Retrains {spec.name} once {policy.min_new_labels} labelled events are newer than the champion's training data.")
     def _sensor(context: dg.SensorEvaluationContext, lake: LakeResource, registry: RegistryResource):
         champion = registry.champion(spec.registered_model)
         if champion is None:
@@ -40,12 +34,9 @@ def new_labels_sensor(spec: ModelSpec, policy: RetrainPolicy) -> dg.SensorDefini
         marker = f"v{champion.version}:{newest}"
         if context.cursor == marker:
             return dg.SkipReason(f"batch up to {newest} already handled for v{champion.version}")
-        result = retrain_request(
+        return retrain_request(
             context, spec, policy, registry, sensor=name, run_key=f"labels:{marker}",
-            reason=f"{count} new labelled events since v{champion.version}'s training window ({since:%Y-%m-%d})",
+            reason=f"{count} new labelled events since v{champion.version}'s training window ({since:%Y-%m-%d})", cursor=marker,
         )
-        if isinstance(result, dg.RunRequest):  # a batch held back by the policy is looked at again
-            context.update_cursor(marker)
-        return result
 
     return _sensor

@@ -10,19 +10,13 @@ from mlops_assets.specs import ModelSpec
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
 from sensors.policy import RetrainPolicy
-from sensors.retrain import retrain_request
+from sensors.retrain import retrain_request, retrain_sensor
 
 
 def performance_sensor(spec: ModelSpec, policy: RetrainPolicy) -> dg.SensorDefinition:
     name = f"{spec.name}_performance_sensor"
 
-    @dg.sensor(
-        name=name,
-        job_name=spec.retrain_job,
-        minimum_interval_seconds=60,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Retrains {spec.name} when live {spec.metric} over {policy.live_window_days} days falls {policy.max_live_drop} below its holdout value.",
-    )
+    @retrain_sensor(spec, name, f"Retrains {spec.name} when live {spec.metric} over {policy.live_window_days} days falls {policy.max_live_drop} below its holdout value.")
     def _sensor(context: dg.SensorEvaluationContext, lake: LakeResource, registry: RegistryResource):
         champion = registry.champion(spec.registered_model)
         if champion is None:
@@ -44,12 +38,10 @@ def performance_sensor(spec: ModelSpec, policy: RetrainPolicy) -> dg.SensorDefin
         if drop <= policy.max_live_drop:
             context.update_cursor(marker)
             return dg.SkipReason(f"live {spec.metric} {live:.4f} on {rows.height} outcomes vs holdout {holdout:.4f}: within {policy.max_live_drop}")
-        result = retrain_request(
+        return retrain_request(
             context, spec, policy, registry, sensor=name, run_key=f"perf:{marker}",
             reason=f"live {spec.metric} {live:.4f} on {rows.height} outcomes ({days[0]}..{days[-1]}) is {drop:.4f} worse than v{champion.version}'s holdout {holdout:.4f}",
+            cursor=marker,
         )
-        if isinstance(result, dg.RunRequest):
-            context.update_cursor(marker)
-        return result
 
     return _sensor

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from mlops_assets.keys import RAW_APPLICATIONS
-from mlops_assets.provenance import AUTOMATIC_TAG, TRIGGER_TAG
+from mlops_assets.provenance import automatic_tags
 from mlops_assets.runs import RANGE_END, RANGE_START
 from resources.lake import LakeResource
 
@@ -72,8 +72,7 @@ def raw_arrival_sensor(job_name: str) -> dg.SensorDefinition:
             tags={
                 RANGE_START: first,
                 RANGE_END: last,
-                TRIGGER_TAG: f"raw_arrival_sensor: new files for {len(changed)} day(s) {first}..{last}",
-                AUTOMATIC_TAG: "true",
+                **automatic_tags(f"raw_arrival_sensor: new files for {len(changed)} day(s) {first}..{last}"),
             },
         )
         return dg.SensorResult(run_requests=[request], cursor=json.dumps(current))

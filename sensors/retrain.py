@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import dagster as dg
 
-from mlops_assets.provenance import AUTOMATIC_TAG, TRIGGER_TAG
+from mlops_assets.provenance import AUTOMATIC_TAG, automatic_tags
 from mlops_assets.specs import ModelSpec
 from resources.mlflow import RegistryResource
 from sensors.policy import RetrainHistory, RetrainPolicy, allow_retrain
+
+
+def retrain_sensor(spec: ModelSpec, name: str, description: str) -> Callable[..., dg.SensorDefinition]:
+    """The decorator every retrain trigger shares: the model's retrain job, checked each minute, on from the start."""
+    return dg.sensor(
+        name=name,
+        job_name=spec.retrain_job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=description,
+    )
 
 
 def retrain_history(instance: dg.DagsterInstance, spec: ModelSpec, registry: RegistryResource) -> RetrainHistory:
@@ -37,10 +49,16 @@ def retrain_request(
     sensor: str,
     reason: str,
     run_key: str,
+    cursor: str,
 ) -> dg.RunRequest | dg.SkipReason:
-    """A tagged retrain request if the policy allows one now, else the rule that held it back."""
+    """A tagged retrain request if the policy allows one now, else the rule that held it back.
+
+    A request moves the sensor's cursor to ``cursor``; one the policy holds back leaves it,
+    so the same reason is looked at again on the next tick.
+    """
     verdict = allow_retrain(policy, retrain_history(context.instance, spec, registry), datetime.now(timezone.utc))
     if not verdict.allowed:
         return dg.SkipReason(f"{reason}, but {verdict.why}")
     context.log.info(f"{sensor}: {reason}")
-    return dg.RunRequest(run_key=run_key, tags={TRIGGER_TAG: f"{sensor}: {reason}"[:255], AUTOMATIC_TAG: "true"})
+    context.update_cursor(cursor)
+    return dg.RunRequest(run_key=run_key, tags=automatic_tags(f"{sensor}: {reason}"))
