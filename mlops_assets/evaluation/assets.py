@@ -34,7 +34,7 @@ def single_row_latency_ms(model: TrainedModel, frame: pd.DataFrame) -> float:
     timings = []
     for row in rows:
         start = time.perf_counter()
-        native.predict(row.reshape(1, -1))
+        native.predict_one(row.tolist())
         timings.append((time.perf_counter() - start) * 1000)
     return statistics.median(timings)
 

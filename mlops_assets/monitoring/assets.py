@@ -1,5 +1,6 @@
 """Monitoring stages of a model: daily drift against the champion's reference, and live performance."""
 
+import base64
 from dataclasses import asdict
 
 import dagster as dg
@@ -58,8 +59,6 @@ def drift_report_asset(spec: ModelSpec, psi_threshold: float) -> dg.AssetsDefini
         frame = drift_frame(results)
         drifted = [r.feature for r in results if r.psi >= psi_threshold]
         png = drift_png(results)
-        import base64
-
         return dg.MaterializeResult(
             metadata={
                 "rows": dg.MetadataValue.int(len(current)),

@@ -27,26 +27,22 @@ _DTYPE_FLOAT64 = 1
 
 
 class NativeModel:
-    """``predict(matrix)`` -> probability of the positive class per row; thread-safe."""
+    """Probabilities of the positive class: ``predict(matrix)`` for a batch, ``predict_one(values)`` for one row; thread-safe."""
 
     def __init__(self, model: TrainedModel) -> None:
         self.features = model.features
-        self._model = model.model
+        self._model = model
         self._single: _SingleRowPredictor | None = _SingleRowPredictor(model.model, len(model.features)) if model.flavor == "lightgbm" else None
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
         """``matrix`` holds one row per request, columns in ``features`` order, float64."""
-        if self._single is not None:
-            if len(matrix) == 1:
-                return np.array([self._single(matrix[0].tolist())])
-            return self._model.predict(matrix, num_threads=1)
-        return self._model.predict_proba(matrix)[:, 1]
+        return self._model.predict_matrix(matrix, threads=1)
 
     def predict_one(self, values: Sequence[float | None]) -> float:
         """One row's probability from its values in ``features`` order, None for missing: no matrix built."""
         if self._single is not None:
             return self._single(values)
-        return float(self._model.predict_proba(np.array([values], dtype="float64"))[0, 1])
+        return float(self._model.predict_matrix(np.array([values], dtype="float64"))[0])
 
 
 class _SingleRowPredictor:

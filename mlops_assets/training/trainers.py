@@ -34,9 +34,13 @@ class TrainedModel:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability of the positive class, one per row."""
-        matrix = frame.loc[:, list(self.features)].to_numpy(dtype="float64")
+        return self.predict_matrix(frame.loc[:, list(self.features)].to_numpy(dtype="float64"))
+
+    def predict_matrix(self, matrix: np.ndarray, *, threads: int | None = None) -> np.ndarray:
+        """The same from a float matrix whose columns are ``features``; ``threads`` caps LightGBM's (None: its default)."""
         if self.flavor == "lightgbm":
-            return np.asarray(self.model.predict(matrix), dtype="float64")
+            options = {} if threads is None else {"num_threads": threads}
+            return np.asarray(self.model.predict(matrix, **options), dtype="float64")
         return np.asarray(self.model.predict_proba(matrix)[:, 1], dtype="float64")
 
 

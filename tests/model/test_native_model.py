@@ -25,9 +25,9 @@ def test_single_rows_follow_the_boosters_best_iteration_before_and_after_a_batch
     assert np.max(np.abs(expected - booster.predict(matrix, num_iteration=-1))) > 1e-3  # 10 trees really differ from all
 
     native = NativeModel(trained)
-    before = np.array([native.predict(matrix[i : i + 1])[0] for i in range(len(matrix))])
+    before = np.array([native.predict_one(matrix[i].tolist()) for i in range(len(matrix))])
     batch = native.predict(matrix)
-    after = np.array([native.predict(matrix[i : i + 1])[0] for i in range(len(matrix))])
+    after = np.array([native.predict_one(matrix[i].tolist()) for i in range(len(matrix))])
     np.testing.assert_array_equal(before, expected)
     np.testing.assert_array_equal(batch, expected)
     np.testing.assert_array_equal(after, expected)
