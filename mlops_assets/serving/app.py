@@ -5,8 +5,9 @@ champion, a canary, a shadow) are one immutable ``Routing`` read once per reques
 admin routes swap models atomically: a request started on version 2 is answered, logged and
 labelled with version 2 even if version 3 is installed while it runs.
 
-A shadow scores after the champion's answer has been sent, on its own small thread pool, so
-it adds nothing to the response path; when it falls behind, requests skip it (counted).
+Metrics, the prediction log and a shadow's scoring wait until the answer has been sent, so
+none of them delays the client. A shadow scores on its own small thread pool; when it falls
+behind, requests skip it (counted).
 """
 
 from __future__ import annotations
@@ -42,6 +43,19 @@ MAX_ADMIN_BODY_BYTES = 1024
 INLINE_ROWS = 1  # a single row from a scorer marked ``inline`` is scored on the event loop, without a thread hop
 SHADOW_THREADS = 2
 MAX_SHADOW_BACKLOG = 64  # requests waiting for the shadow; beyond this the shadow samples instead of queueing
+
+
+class _Served(NamedTuple):
+    """What a prediction request was answered with, kept for the work after the reply: metrics and the log."""
+
+    routing: Routing
+    groups: Groups
+    route: str
+    ids: list[str]
+    rows: list[dict[str, Any]]
+    scores: list[float]
+    versions: list[str]
+    latency_ms: float
 
 
 class _Reply(NamedTuple):
@@ -148,9 +162,12 @@ class PredictionApp:
         headers = [(b"content-type", reply.content_type), (b"content-length", str(len(reply.body)).encode())]
         if reply.version is not None:
             headers.append((b"x-model-version", reply.version.encode()))
-        self.metrics.observe(route, reply.status, time.perf_counter() - started)
-        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-        await send({"type": "http.response.body", "body": reply.body})
+        elapsed = time.perf_counter() - started
+        try:
+            await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+            await send({"type": "http.response.body", "body": reply.body})
+        finally:  # counted after the reply leaves, so counting never delays it
+            self.metrics.observe(route, reply.status, elapsed)
         if reply.after is not None:
             try:
                 await reply.after()
@@ -244,33 +261,7 @@ class PredictionApp:
             logger.exception("%s v%s failed to score %d rows", champion.model_name, label, len(rows))
             return self._error(RequestError(500, None, f"scoring failed: {type(exc).__name__}: {exc}"), label)
         versions = [label] * len(rows) if len(groups) == 1 else _versions_by_row(groups, len(rows))
-        for scorer, idx in groups:
-            self.metrics.count_predictions(scorer.version, len(rows) if idx is None else len(idx))
         latency_ms = (time.perf_counter() - started) * 1000.0
-        ts = datetime.now(UTC)
-        route = "/predict/batch" if batch else "/predict"
-        shadow = routing.shadow
-        records = [
-            {
-                "request_id": request_id,
-                "ts": ts,
-                "model_name": champion.model_name,
-                "model_version": version,
-                "route": route,
-                "inputs": orjson.dumps(row).decode(),
-                "score": score,
-                "latency_ms": latency_ms,
-                "shadow_version": None if shadow is None else shadow.version,
-                "shadow_score": None,
-            }
-            for request_id, row, score, version in zip(ids, rows, scores, versions)
-        ]
-        after = None
-        if shadow is None:
-            for record in records:
-                log.append(record)
-        else:  # logged once the shadow has scored too, so one record holds both scores
-            after = functools.partial(self._shadow, shadow, rows, records, log)
         if batch:
             doc: dict[str, Any] = {
                 "predictions": [
@@ -281,10 +272,40 @@ class PredictionApp:
             doc = {"request_id": ids[0], "score": scores[0]}
         doc["model_name"] = champion.model_name
         doc["model_version"] = label
-        return _Reply(200, orjson.dumps(doc), label, after=after)
+        served = _Served(routing, groups, "/predict/batch" if batch else "/predict", ids, rows, scores, versions, latency_ms)
+        return _Reply(200, orjson.dumps(doc), label, after=functools.partial(self._record, served, log))
 
-    async def _shadow(self, shadow: Scorer, rows: list[dict[str, Any]], records: list[dict[str, Any]], log: PredictionLogWriter) -> None:
-        """Score the rows with the shadow after the answer left, then log the records with both scores."""
+    async def _record(self, served: _Served, log: PredictionLogWriter) -> None:
+        """Count and log a served request once its answer has left: none of this delays the client.
+
+        With a shadow, the records are logged once the shadow has scored too, so one record holds both scores.
+        """
+        for scorer, idx in served.groups:
+            self.metrics.count_predictions(scorer.version, len(served.rows) if idx is None else len(idx))
+        ts = datetime.now(UTC)
+        champion, shadow = served.routing.champion, served.routing.shadow
+        records = [
+            {
+                "request_id": request_id,
+                "ts": ts,
+                "model_name": champion.model_name,
+                "model_version": version,
+                "route": served.route,
+                "inputs": orjson.dumps(row).decode(),
+                "score": score,
+                "latency_ms": served.latency_ms,
+                "shadow_version": None if shadow is None else shadow.version,
+                "shadow_score": None,
+            }
+            for request_id, row, score, version in zip(served.ids, served.rows, served.scores, served.versions)
+        ]
+        if shadow is not None:
+            await self._shadow(shadow, served.rows, records)
+        for record in records:
+            log.append(record)
+
+    async def _shadow(self, shadow: Scorer, rows: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
+        """Score the rows with the shadow and put its scores in the records, unless it is too far behind."""
         outcome = "skipped"
         if self._shadow_backlog < MAX_SHADOW_BACKLOG and self._shadow_pool is not None:
             self._shadow_backlog += 1
@@ -302,8 +323,6 @@ class PredictionApp:
                     record["shadow_score"] = score
             finally:
                 self._shadow_backlog -= 1
-        for record in records:
-            log.append(record)
         self.metrics.count_shadow(shadow.version, outcome, len(rows))
 
     # --- probes ------------------------------------------------------------------------------
