@@ -36,6 +36,11 @@ ColumnTransform = Callable[[Mapping[str, Any]], Mapping[str, np.ndarray]]
 MMAP_BYTES = 1 << 30
 """Address space the SQLite reader maps (not memory it takes): pages the OS caches anyway, read without a system call."""
 
+MAX_DECODED_VALUES = 100_000
+"""Distinct stored feature values the SQLite reader keeps decoded: a few MB at most."""
+
+_MISSING = object()
+
 COLUMNAR_TAG = "mlops/columnar_transform"
 """On-demand view tag naming its columnar twin as ``module:function``, declared beside the view."""
 
@@ -107,9 +112,9 @@ class OnlineFeatureReader:
         self._fetch: Callable[[Sequence[Mapping[str, Any]]], list[Fetched]] = (
             _SqliteFetch if self.local else _StoreFetch
         )(store.config, online, self._reads)
-        self._sentinels = {
-            field: read.features[0] for read in self._reads for _, field, _ in read.keys if field in required_keys and read.features
-        }
+        self._required = [  # per view, the request fields naming entities it must hold
+            [field for _, field, _ in read.keys if field in required_keys and read.features] for read in self._reads
+        ]
 
     def read(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
         """Every feature of the service as a float column over ``rows`` (None and missing become NaN)."""
@@ -121,9 +126,26 @@ class OnlineFeatureReader:
         return np.ascontiguousarray(np.array([columns[name] for name in features], dtype="float64").T)
 
     def values(self, row: Mapping[str, Any], features: Sequence[str]) -> list[Any]:
-        """``features`` for one request row, as Python numbers (None when missing): a model's single-row input."""
-        columns = self._columns([row])
-        return [columns[name][0] for name in features]
+        """``features`` for one request row, as Python numbers (None when missing): a model's single-row input.
+
+        ``_columns`` for one row, without its columns: on one row, building and transposing
+        them costs more than the lookups (the endpoint's hot path; tests hold the two equal).
+        """
+        out: dict[str, Any] = {}
+        for read, required, (stored,) in zip(self._reads, self._required, self._fetch((row,))):
+            if stored is None:
+                _require_known(required, (row,), (stored,))
+                stored = {}
+            for name in read.features:
+                out[name] = stored.get(name)
+        if self._transforms:
+            inputs = {name: (value,) for name, value in row.items()}
+            inputs.update((name, (value,)) for name, value in out.items())
+            for transform in self._transforms:
+                result = transform.run(inputs)
+                for name in transform.features:
+                    out[name] = result[name][0]
+        return [out[name] for name in features]
 
     def _columns(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
         """Each feature over ``rows``: stored features as Python values (None when missing), derived ones as arrays.
@@ -131,12 +153,8 @@ class OnlineFeatureReader:
         Built row by row and transposed once: one comprehension per row, not one per feature.
         """
         out: dict[str, Sequence[Any]] = {}
-        for read, found in zip(self._reads, self._fetch(rows)):
-            for _, field, _ in read.keys:
-                if field in self._sentinels:
-                    for row, values in zip(rows, found):
-                        if values is None:
-                            raise UnknownEntityError(field, row[field])
+        for read, required, found in zip(self._reads, self._required, self._fetch(rows)):
+            _require_known(required, rows, found)
             missing = [None] * len(read.features)
             table = [missing if values is None else [values.get(name) for name in read.features] for values in found]
             out.update(zip(read.features, _transpose(table, len(read.features))))
@@ -149,6 +167,14 @@ class OnlineFeatureReader:
                 for name in transform.features:
                     out[name] = result[name]
         return out
+
+
+def _require_known(fields: Sequence[str], rows: Sequence[Mapping[str, Any]], found: Fetched) -> None:
+    """Raise ``UnknownEntityError`` for the first row whose entity, keyed by one of ``fields``, the store lacks."""
+    for field in fields:
+        for row, values in zip(rows, found):
+            if values is None:
+                raise UnknownEntityError(field, row[field])
 
 
 def _transpose(table: list[list[Any]], width: int) -> list[tuple[Any, ...]]:
@@ -214,6 +240,7 @@ class _SqliteFetch:
             for i, read in enumerate(reads)
         ]
         self._one_row = self._query(1)  # most requests
+        self._decoded: dict[bytes, Any] = {}  # stored value bytes -> Python value: values repeat, and decoding is pure
 
     def _query(self, n_rows: int) -> str:
         marks = f"({','.join('?' * n_rows)})"
@@ -224,11 +251,21 @@ class _SqliteFetch:
         query = self._one_row if len(rows) == 1 else self._query(len(rows))
         stored = self._snapshot.fetchall(query, [key for view_keys in keys for key in view_keys])
         by_key: list[dict[bytes, dict[str, Any]]] = [{} for _ in self._selects]
-        value = self._value()
+        decoded = self._decoded
         for i, key, name, blob in stored:
-            value.ParseFromString(blob)
-            by_key[i].setdefault(key, {})[name] = _python(value)
+            value = decoded.get(blob, _MISSING)
+            if value is _MISSING:
+                value = self._decode(blob)
+            by_key[i].setdefault(key, {})[name] = value
         return [[found.get(key) for key in view_keys] for found, view_keys in zip(by_key, keys)]
+
+    def _decode(self, blob: bytes) -> Any:
+        if len(self._decoded) >= MAX_DECODED_VALUES:
+            self._decoded.clear()  # many distinct values (amounts, say): start over rather than grow
+        message = self._value()
+        message.ParseFromString(blob)
+        value = self._decoded[blob] = _python(message)
+        return value
 
 
 def entity_key_encoder(view: str, keys: Sequence[tuple[str, str, str]], serialize: Callable[[Any], bytes]) -> Callable[[Mapping[str, Any]], bytes]:

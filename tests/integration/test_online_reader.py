@@ -42,8 +42,13 @@ def test_unknown_required_entity_is_named_and_optional_one_reads_as_missing(pipe
     with pytest.raises(UnknownEntityError) as caught:
         reader.read([row, {**row, "zipcode": 1}])
     assert caught.value.field == "zipcode" and caught.value.value == 1
+    with pytest.raises(UnknownEntityError) as caught:
+        reader.values({**row, "zipcode": 2}, reader.features)  # the endpoint's single-row path
+    assert caught.value.field == "zipcode" and caught.value.value == 2
     got = reader.read([{**row, "dob_ssn": "19000101_0000"}])
     assert np.isnan(got["credit_card_due"][0]) and np.isfinite(got["population"][0])
+    values = dict(zip(reader.features, reader.values({**row, "dob_ssn": "19000101_0000"}, reader.features)))
+    assert values["credit_card_due"] is None and values["population"] == got["population"][0]
 
 
 def test_a_view_without_columnar_twin_runs_its_pandas_function(pipeline: Pipeline, store, monkeypatch):
