@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import secrets
 import signal
@@ -101,6 +102,7 @@ def skip_import_time_type_instrumentation() -> None:
 
 
 def cmd_serve(args: argparse.Namespace, profile: Profile) -> None:
+    gc.disable()  # start-up only builds what lives as long as the process; serve() turns it back on (settle_heap)
     skip_import_time_type_instrumentation()
     from mlops_assets.credit import CREDIT_MODEL
     from mlops_assets.serving.app import create_app
