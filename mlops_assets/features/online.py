@@ -132,19 +132,15 @@ class OnlineFeatureReader:
         them costs more than the lookups (the endpoint's hot path; tests hold the two equal).
         """
         out: dict[str, Any] = {}
-        for read, required, (stored,) in zip(self._reads, self._required, self._fetch((row,))):
-            if stored is None:
-                _require_known(required, (row,), (stored,))
-                stored = {}
+        for read, required, found in zip(self._reads, self._required, self._fetch((row,))):
+            _require_known(required, (row,), found)
+            stored = found[0] or {}
             for name in read.features:
                 out[name] = stored.get(name)
         if self._transforms:
             inputs = {name: (value,) for name, value in row.items()}
             inputs.update((name, (value,)) for name, value in out.items())
-            for transform in self._transforms:
-                result = transform.run(inputs)
-                for name in transform.features:
-                    out[name] = result[name][0]
+            out.update((name, column[0]) for name, column in self._derive(inputs).items())
         return [out[name] for name in features]
 
     def _columns(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
@@ -162,11 +158,17 @@ class OnlineFeatureReader:
             names = list(rows[0])
             inputs: dict[str, Any] = dict(zip(names, _transpose([[row[name] for name in names] for row in rows], len(names))))
             inputs.update(out)
-            for transform in self._transforms:
-                result = transform.run(inputs)
-                for name in transform.features:
-                    out[name] = result[name]
+            out.update(self._derive(inputs))
         return out
+
+    def _derive(self, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """The on-demand views' features, as columns, from ``inputs``: request fields and stored features as columns."""
+        derived: dict[str, np.ndarray] = {}
+        for transform in self._transforms:
+            result = transform.run(inputs)
+            for name in transform.features:
+                derived[name] = result[name]
+        return derived
 
 
 def _require_known(fields: Sequence[str], rows: Sequence[Mapping[str, Any]], found: Fetched) -> None:
