@@ -12,7 +12,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from mlops_assets.schema import HOME_OWNERSHIP, LOAN_INTENT
@@ -33,44 +32,41 @@ ENCODED_FEATURES = (
 CATEGORICAL_FEATURES = ("home_ownership_code", "loan_intent_code")
 NUMERIC_INPUTS = ("person_age", "person_income", "person_emp_length", "loan_amnt", "loan_int_rate")
 
-_ZERO, _NAN = np.array(0.0), np.array(np.nan)  # 0-d arrays: a ufunc converts a Python scalar on every call (0.5 us each on one row)
 
-
-def encode_columns(inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+def encode_columns(inputs: Mapping[str, Any]) -> dict[str, list[float]]:
     """Numeric model inputs from raw application columns; unknown categories become NaN.
 
     ``inputs`` maps each field to a column: a pandas Series (the training frame) or a list
-    (request rows), so the server encodes a request without building a DataFrame
-    (about 1 ms saved per request) and still runs this very function. It makes few numpy
-    calls on purpose: on a one-row request each costs more than the arithmetic it does.
+    (request rows), so the server encodes a request without building a DataFrame (about
+    1 ms saved per request) and still runs this very function. The arithmetic is plain
+    Python on lists: one request row takes 1.8 us where numpy calls took 4.0 (and 11 in the
+    running server, whose caches numpy's large code paths miss), so no request touches numpy;
+    training pays 35 ms per 41,580 rows where numpy took 10.5 ms.
     """
-    codes = [_codes(inputs["person_home_ownership"], HOME_OWNERSHIP_CODES), _codes(inputs["loan_intent"], LOAN_INTENT_CODES)]
-    age, income, emp_length, amount, rate, home_ownership, loan_intent = _floats([*(inputs[name] for name in NUMERIC_INPUTS), *codes])
-    loan_to_income = amount / np.where(income > _ZERO, income, _NAN)  # NaN unless income > 0; dividing by NaN warns nothing
+    age, income, emp_length, amount, rate = (_floats(inputs[name]) for name in NUMERIC_INPUTS)
     return {
         "age": age,
         "income": income,
         "emp_length": emp_length,
         "loan_amount": amount,
         "int_rate": rate,
-        "loan_to_income": loan_to_income,
-        "home_ownership_code": home_ownership,
-        "loan_intent_code": loan_intent,
+        "loan_to_income": [a / i if i > 0.0 else math.nan for a, i in zip(amount, income)],  # NaN unless income > 0
+        "home_ownership_code": _codes(inputs["person_home_ownership"], HOME_OWNERSHIP_CODES),
+        "loan_intent_code": _codes(inputs["loan_intent"], LOAN_INTENT_CODES),
     }
 
 
 def encode_application(inputs: pd.DataFrame) -> pd.DataFrame:
     """``encode_columns`` as the DataFrame a pandas on-demand feature view returns."""
-    return pd.DataFrame(encode_columns(inputs), index=inputs.index)
+    return pd.DataFrame(encode_columns(inputs), index=inputs.index, dtype="float64")
 
 
-def _floats(columns: list[Any]) -> np.ndarray:
-    """The columns as rows of one float matrix: one numpy call for request lists."""
-    if isinstance(columns[0], pd.Series):  # nullable integer columns hold pd.NA, which numpy cannot cast
-        return np.vstack([column.astype("float64").to_numpy() if isinstance(column, pd.Series) else column for column in columns])
-    return np.array(columns, dtype=np.float64)  # None becomes NaN
+def _floats(column: Any) -> list[float]:
+    """A column as floats, missing values (None, pd.NA) as NaN."""
+    if isinstance(column, pd.Series):  # nullable integer columns hold pd.NA: let pandas cast them
+        return column.astype("float64").tolist()
+    return [math.nan if value is None else float(value) for value in column]
 
 
 def _codes(column: Any, codes: Mapping[str, float]) -> list[float]:
-    """Category codes as a list, so they join the numeric inputs' single numpy call."""
     return [codes.get(value, math.nan) for value in column]

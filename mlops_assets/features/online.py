@@ -30,7 +30,7 @@ import pandas as pd
 from mlops_assets.errors import ConfigurationError, UnknownEntityError
 from mlops_assets.features.sqlite_snapshot import ReadSnapshot
 
-ColumnTransform = Callable[[Mapping[str, Any]], Mapping[str, np.ndarray]]
+ColumnTransform = Callable[[Mapping[str, Any]], Mapping[str, Sequence[Any]]]
 """An on-demand view's transformation on columns instead of a DataFrame (see ``encode_columns``)."""
 
 MMAP_BYTES = 1 << 30
@@ -146,7 +146,7 @@ class OnlineFeatureReader:
         return [out[name] for name in features]
 
     def _columns(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
-        """Each feature over ``rows``: stored features as Python values (None when missing), derived ones as arrays.
+        """Each feature over ``rows``: stored features as Python values (None when missing), derived ones as their view returns them.
 
         Built row by row and transposed once: one comprehension per row, not one per feature.
         """
@@ -160,14 +160,14 @@ class OnlineFeatureReader:
             out.update(self._derive(lambda name: out[name] if name in out else [row[name] for row in rows]))
         return out
 
-    def _derive(self, column: Callable[[str], Sequence[Any]]) -> dict[str, np.ndarray]:
+    def _derive(self, column: Callable[[str], Sequence[Any]]) -> dict[str, Sequence[Any]]:
         """The on-demand views' features, as columns; ``column(name)`` gives each input the views declare.
 
         A stored feature wins over a request field of the same name. Only declared inputs are
         built: on one row, wrapping every request field and stored feature as a column cost
         more than the encoder takes to run (in the running server, 3.7 -> 1.8 us from fetch to encoder).
         """
-        derived: dict[str, np.ndarray] = {}
+        derived: dict[str, Sequence[Any]] = {}
         for transform in self._transforms:
             result = transform.run({name: column(name) for name in transform.inputs})
             for name in transform.features:
@@ -351,7 +351,7 @@ def _transform_of(view: Any) -> ColumnTransform:
         raise ConfigurationError(f"on-demand view {view.name!r} runs in mode {view.mode!r}: give the online reader a columnar transform for it")
     udf = view.feature_transformation.udf
 
-    def run(inputs: Mapping[str, Any]) -> Mapping[str, np.ndarray]:
+    def run(inputs: Mapping[str, Any]) -> Mapping[str, Sequence[Any]]:
         frame = udf(pd.DataFrame(dict(inputs)))
         return {name: frame[name].to_numpy() for name in frame.columns}
 

@@ -34,7 +34,7 @@ def test_columnar_form_on_request_lists_equals_the_dataframe_form():
 
     frame = pd.concat([application(), application(loan_intent="CAR", person_income=0), application(person_emp_length=None),
                        application(person_home_ownership="MORTGAGE", loan_int_rate=None)], ignore_index=True)
-    columns = {name: frame[name].where(frame[name].notna(), None).tolist() for name in frame.columns}
+    columns = {name: frame[name].astype(object).where(frame[name].notna(), None).tolist() for name in frame.columns}  # None, as JSON null arrives
     listed = encode_columns(columns)
     framed = encode_application(frame)
     for name in ENCODED_FEATURES:
