@@ -50,7 +50,11 @@ SCENARIO_TABLE: dict[str, Scenario] = {
         "inputs resampled from history, outcomes from a new relation: interest rate now lowers risk, owners default more than renters, longer jobs raise risk",
         resample=True,
         relabel=True,
-        label=replace(LabelModel(), intercept=-1.3, int_rate=-0.35, home_ownership=(("RENT", -0.9), ("MORTGAGE", 0.0), ("OWN", 1.4), ("OTHER", 0.5)), emp_length=0.15, loan_to_income=-4.0),
+        label=replace(
+            LabelModel(), intercept=-1.4, int_rate=-0.35, int_rate_cliff=-1.0, emp_length=0.15, loan_to_income=-4.0,
+            home_ownership=(("RENT", -0.9), ("MORTGAGE", 0.0), ("OWN", 1.4), ("OTHER", 0.5)),
+            loan_to_income_cliff=(("RENT", 0.0), ("MORTGAGE", 1.0), ("OWN", 3.0), ("OTHER", 1.0)),
+        ),
     ),
     "label-delay": Scenario("outcomes arrive 21 days after the application instead of the usual delay", label_delay_days=21),
     "schema-break": Scenario("column loan_int_rate renamed interest_rate from the first day", rename=("loan_int_rate", "interest_rate")),

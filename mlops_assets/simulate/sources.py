@@ -85,29 +85,49 @@ STATES = (
 ).split()
 
 
+RATE_CLIFF = 14.0  # % interest: in the real loans, defaults jump from 8% to 46% above it (when borrowing <= 30% of income)
+INCOME_SHARE_CLIFF = 0.30  # loan / income: in the real loans, defaults jump from 8% to 65% above it (at <= 14% interest)
+
+
 @dataclass(frozen=True)
 class LabelModel:
     """Default log-odds: f = intercept + sum of effects; loan_status ~ Bernoulli(sigmoid(f)).
 
-    Effects are centred on typical values so the intercept alone sets the base rate.
+    Effects are centred on typical values so the intercept alone sets the base rate. Besides
+    smooth effects, it has the real loans' shape: steps above ``RATE_CLIFF`` and
+    ``INCOME_SHARE_CLIFF`` (the second far steeper for renters than for owners) and intents
+    whose risk does not follow their order. A tree model learns those and a logistic
+    baseline cannot, as on the real data (holdout ROC-AUC 0.93 against 0.70). With smooth
+    effects only, the baseline won (0.880 against LightGBM's 0.872), the gate refused the
+    first model, and `make demo` failed on a machine without the real data.
     """
 
-    intercept: float = -3.02  # tuned: ~20.5% defaults with the default Population
-    int_rate: float = 0.42  # per point of interest above 11%
-    loan_to_income: float = 9.0  # per unit of loan_amnt / person_income above 0.15
+    intercept: float = -3.4  # tuned: ~21% defaults with the default Population
+    int_rate: float = 0.05  # per point of interest above 11%
+    int_rate_cliff: float = 2.5  # above RATE_CLIFF
+    loan_to_income: float = 1.0  # per unit of loan_amnt / person_income above 0.15
+    loan_to_income_cliff: tuple[tuple[str, float], ...] = (("RENT", 3.5), ("MORTGAGE", 1.6), ("OWN", 1.05), ("OTHER", 2.8))  # above INCOME_SHARE_CLIFF
     emp_length: float = -0.06  # per year employed above 4
     log_income: float = -0.6  # per unit of log income above 10.9
     home_ownership: tuple[tuple[str, float], ...] = (("RENT", 1.1), ("MORTGAGE", 0.0), ("OWN", -0.8), ("OTHER", 0.8))
+    loan_intent: tuple[tuple[str, float], ...] = (
+        ("EDUCATION", -0.25), ("MEDICAL", 0.35), ("VENTURE", -0.45), ("PERSONAL", 0.0), ("DEBTCONSOLIDATION", 0.45), ("HOMEIMPROVEMENT", 0.3),
+    )  # fmt: skip
 
     def log_odds(self, loans: pd.DataFrame) -> np.ndarray:
-        home = dict(self.home_ownership)
+        rate = loans["loan_int_rate"].to_numpy()
+        share = loans["loan_amnt"].to_numpy() / loans["person_income"].to_numpy()
+        home = loans["person_home_ownership"]
         return (
             self.intercept
-            + self.int_rate * (loans["loan_int_rate"].to_numpy() - 11.0)
-            + self.loan_to_income * (loans["loan_amnt"].to_numpy() / loans["person_income"].to_numpy() - 0.15)
+            + self.int_rate * (rate - 11.0)
+            + self.int_rate_cliff * (rate > RATE_CLIFF)
+            + self.loan_to_income * (share - 0.15)
+            + np.where(share > INCOME_SHARE_CLIFF, home.map(dict(self.loan_to_income_cliff)).to_numpy(dtype=float), 0.0)
             + self.emp_length * (loans["person_emp_length"].to_numpy() - 4.0)
             + self.log_income * (np.log(loans["person_income"].to_numpy()) - 10.9)
-            + loans["person_home_ownership"].map(home).to_numpy(dtype=float)
+            + home.map(dict(self.home_ownership)).to_numpy(dtype=float)
+            + loans["loan_intent"].map(dict(self.loan_intent)).to_numpy(dtype=float)
         )
 
 
