@@ -50,10 +50,9 @@ SCENARIO_TABLE: dict[str, Scenario] = {
         "inputs resampled from history, outcomes from a new relation: interest rate now lowers risk, owners default more than renters, longer jobs raise risk",
         resample=True,
         relabel=True,
-        label=replace(
-            LabelModel(), intercept=-1.4, int_rate=-0.35, int_rate_cliff=-1.0, emp_length=0.15, loan_to_income=-4.0,
-            home_ownership=(("RENT", -0.9), ("MORTGAGE", 0.0), ("OWN", 1.4), ("OTHER", 0.5)),
-            loan_to_income_cliff=(("RENT", 0.0), ("MORTGAGE", 1.0), ("OWN", 3.0), ("OTHER", 1.0)),
+        label=replace(  # a smooth relation: no steps, no intent effects
+            LabelModel(), intercept=-1.3, int_rate=-0.35, int_rate_cliff=0.0, emp_length=0.15, loan_to_income=-4.0,
+            home_ownership=(("RENT", -0.9), ("MORTGAGE", 0.0), ("OWN", 1.4), ("OTHER", 0.5)), loan_to_income_cliff=(), loan_intent=(),
         ),
     ),
     "label-delay": Scenario("outcomes arrive 21 days after the application instead of the usual delay", label_delay_days=21),

@@ -123,12 +123,17 @@ class LabelModel:
             + self.int_rate * (rate - 11.0)
             + self.int_rate_cliff * (rate > RATE_CLIFF)
             + self.loan_to_income * (share - 0.15)
-            + np.where(share > INCOME_SHARE_CLIFF, home.map(dict(self.loan_to_income_cliff)).to_numpy(dtype=float), 0.0)
+            + np.where(share > INCOME_SHARE_CLIFF, _effects(home, self.loan_to_income_cliff), 0.0)
             + self.emp_length * (loans["person_emp_length"].to_numpy() - 4.0)
             + self.log_income * (np.log(loans["person_income"].to_numpy()) - 10.9)
-            + home.map(dict(self.home_ownership)).to_numpy(dtype=float)
-            + loans["loan_intent"].map(dict(self.loan_intent)).to_numpy(dtype=float)
+            + _effects(home, self.home_ownership)
+            + _effects(loans["loan_intent"], self.loan_intent)
         )
+
+
+def _effects(column: pd.Series, effects: tuple[tuple[str, float], ...]) -> np.ndarray:
+    """Each row's effect for its category; 0 for a category the tuple does not list."""
+    return column.map(dict(effects)).fillna(0.0).to_numpy(dtype=float)
 
 
 @dataclass(frozen=True)
