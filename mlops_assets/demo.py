@@ -66,7 +66,7 @@ def fresh_home(profile: Profile) -> None:
 
 
 def first_chapter(args: argparse.Namespace, profile: Profile) -> dict:
-    say(f"1/6 replaying {args.days} days of real loan applications into the landing zone")
+    say(f"1/6 replaying {args.days} days of loan applications into the landing zone (the real ones, or synthetic ones without them)")
     cmd_replay(argparse.Namespace(source=None, synthetic=False, seed=0, start=None, days=args.days, label_delay=7), profile)
     say("2/6 materializing the whole graph: raw → validated → Feast → training set → model → report → gate → endpoint")
     if not run_pipeline(profile, job="pipeline", days=landed_range(profile), trigger="demo").success:
