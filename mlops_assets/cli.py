@@ -14,9 +14,17 @@ from datetime import date
 from pathlib import Path
 
 from mlops_assets.profile import Profile, load_profile
+from mlops_assets.serving.request import MAX_BATCH_ROWS, MAX_BODY_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_CREDIT = PROJECT_ROOT.parent / "shared" / "datasets" / "credit_risk"
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def say(message: str) -> None:
@@ -115,6 +123,8 @@ def cmd_serve(args: argparse.Namespace, profile: Profile) -> None:
         scorer_loader(profile, spec),
         admin_token=profile.admin_token,
         log_folder=prediction_log_folder(profile.serving_root, spec.name),
+        max_body_bytes=args.max_body_bytes,
+        max_batch_rows=args.max_batch_rows,
     )
     serve(app, host=args.host, port=args.port, state_file=server_state_file(profile.serving_root, spec.name))
 
@@ -190,6 +200,10 @@ def main(argv: list[str] | None = None) -> None:
     srv = sub.add_parser("serve", help="serve the champion over HTTP (POST /predict)")
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8765)
+    srv.add_argument("--max-body-bytes", type=positive_int, default=MAX_BODY_BYTES,
+                     help=f"refuse larger request bodies with 413 (default {MAX_BODY_BYTES})")  # fmt: skip
+    srv.add_argument("--max-batch-rows", type=positive_int, default=MAX_BATCH_ROWS,
+                     help=f"refuse batches of more rows with 413 (default {MAX_BATCH_ROWS})")  # fmt: skip
     srv.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="the whole story, headless: replay, train, gate, deploy, serve")

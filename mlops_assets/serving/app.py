@@ -29,7 +29,7 @@ from mlops_assets.serving.contract import Scorer, ScorerLoader, UnknownEntityErr
 from mlops_assets.serving.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mlops_assets.serving.metrics import ServingMetrics
 from mlops_assets.serving.prediction_log import PredictionLogWriter
-from mlops_assets.serving.request import REQUEST_ID, RequestError, parse_rows
+from mlops_assets.serving.request import MAX_BATCH_ROWS, MAX_BODY_BYTES, REQUEST_ID, RequestError, parse_rows
 from mlops_assets.serving.routing import DEFAULT_STICKY_KEYS, Groups, Routing, incompatibility, score_groups
 
 logger = logging.getLogger(__name__)
@@ -74,8 +74,8 @@ def create_app(
     *,
     admin_token: str | None,
     log_folder: Path,
-    max_body_bytes: int = 65536,
-    max_batch_rows: int = 1000,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_batch_rows: int = MAX_BATCH_ROWS,
     sticky_keys: Sequence[str] = DEFAULT_STICKY_KEYS,
 ) -> PredictionApp:
     """The ASGI app; it loads the champion with ``loader(None)`` at startup and logs predictions under ``log_folder``.

@@ -13,6 +13,15 @@ from mlops_assets.serving.contract import FieldSpec
 
 REQUEST_ID = "request_id"
 MAX_REQUEST_ID_CHARS = 128  # ids are echoed and logged: bound what a client can make us store
+MAX_BATCH_ROWS = 1000
+"""Default cap on the rows of one ``POST /predict/batch`` (``mlops serve --max-batch-rows``)."""
+MAX_BODY_BYTES = 1 << 19
+"""Default cap on a request body (``mlops serve --max-body-bytes``): 512 KiB, so a full batch fits.
+
+A credit row with every field at its longest and a 128-character request id is under 400
+bytes of JSON, so ``MAX_BATCH_ROWS`` of them are under 400 KB (``tests/unit/test_serving_app.py``
+checks it). The cap used to be 64 KiB, which refused any batch over about 300 rows.
+"""
 
 # Ids the server makes: 16 random hex digits per process, then a counter. As unique as uuid4
 # for this use, without uuid4's system call for randomness and object on every request.

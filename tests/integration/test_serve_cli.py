@@ -27,7 +27,7 @@ READY_TIMEOUT_S = 60
 
 
 @pytest.mark.integration
-def test_mlops_serve_answers_like_the_in_process_scorer_and_stops_cleanly(pipeline: Pipeline, tmp_path: Path):
+def test_mlops_serve_answers_like_the_in_process_scorer_within_its_limits_and_stops_cleanly(pipeline: Pipeline, tmp_path: Path):
     state = server_state_file(pipeline.profile.serving_root, CREDIT_MODEL.name)
     kept = state.read_text() if state.exists() else None  # the session's own server, restored afterwards
     state.unlink(missing_ok=True)
@@ -37,17 +37,23 @@ def test_mlops_serve_answers_like_the_in_process_scorer_and_stops_cleanly(pipeli
     rows = request_rows(frame)
     try:
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "mlops_assets.cli", "serve", "--port", "0"], env=env, cwd=ROOT,
-                                    stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+            command = [sys.executable, "-m", "mlops_assets.cli", "serve", "--port", "0", "--max-batch-rows", "20", "--max-body-bytes", "20000"]
+            proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         try:
             url = wait_ready(proc, state, log)
             served = [httpx.post(f"{url}/predict", json={**row, "request_id": f"cli-{i}"}, trust_env=False).json() for i, row in enumerate(rows)]
+            batch = httpx.post(f"{url}/predict/batch", json={"rows": rows}, trust_env=False)
+            too_many = httpx.post(f"{url}/predict/batch", json={"rows": rows + rows[:1]}, trust_env=False)
+            too_big = httpx.post(f"{url}/predict", json={**rows[0], "padding": "x" * 20000}, trust_env=False)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
         assert not state.exists(), "the state file goes with the server"
         champion = scorer_loader(pipeline.profile, CREDIT_MODEL)(None)  # in this process, Feast fully type-checked
         assert [s["score"] for s in served] == champion.score([dict(r) for r in rows])
+        assert batch.status_code == 200 and [p["score"] for p in batch.json()["predictions"]] == [s["score"] for s in served]
+        assert too_many.status_code == 413 and "21 > 20" in too_many.json()["error"]["message"], too_many.text
+        assert too_big.status_code == 413 and "20000-byte limit" in too_big.json()["error"]["message"], too_big.text
         assert {s["model_version"] for s in served} == {champion.version}
         logged = read_prediction_log(prediction_log_folder(pipeline.profile.serving_root, CREDIT_MODEL.name))
         assert {f"cli-{i}" for i in range(len(rows))} <= set(logged["request_id"]), "SIGTERM flushed the prediction log"

@@ -114,6 +114,22 @@ def test_parse_rows_keeps_declared_fields_widens_ints_and_generates_request_ids(
     assert (exc.value.status, exc.value.field) == (413, "rows")
 
 
+def test_the_default_body_cap_holds_a_full_batch_of_long_credit_rows() -> None:
+    """A client may send ``MAX_BATCH_ROWS`` rows: the default body cap must not refuse them first."""
+    from mlops_assets.serving.request import MAX_BATCH_ROWS, MAX_BODY_BYTES, MAX_REQUEST_ID_CHARS
+    from mlops_assets.simulate import synthetic_source
+    from tests.integration.online_parity import request_rows
+
+    loans = synthetic_source(seed=0, days=20).loans.head(MAX_BATCH_ROWS)
+    rows = [
+        {**row, "loan_int_rate": row["loan_int_rate"] + 1e-9, "person_emp_length": row["person_emp_length"] + 1e-9,  # 17 digits
+         "request_id": f"{i:0{MAX_REQUEST_ID_CHARS}d}"}
+        for i, row in enumerate(request_rows(loans))
+    ]  # fmt: skip
+    body = orjson.dumps({"rows": rows})
+    assert len(rows) == MAX_BATCH_ROWS and len(body) <= MAX_BODY_BYTES, f"{len(body)} bytes > {MAX_BODY_BYTES}"
+
+
 def test_null_is_refused_unless_the_field_is_nullable() -> None:
     strict, lenient = FieldSpec("amount", "float", minimum=0), FieldSpec("amount", "float", minimum=0, nullable=True)
     body = orjson.dumps({"amount": None})
