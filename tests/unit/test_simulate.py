@@ -196,9 +196,10 @@ def test_on_synthetic_data_the_first_model_clears_the_baseline_gate() -> None:
     from mlops_assets.features.encoding import ENCODED_FEATURES, encode_application
     from mlops_assets.training.trainers import train_lightgbm, train_logistic_baseline
 
-    loans = synthetic_source(seed=0, days=90).loans
+    days = 90
+    loans = synthetic_source(seed=0, days=days).loans
     frame = pd.concat([loans, encode_application(loans)], axis=1)
-    cut = int(len(frame) * 0.85)  # the pipeline holds out the most recent days
+    cut = len(frame) * (days - spec.holdout_days) // days  # as the pipeline, hold out the most recent days (rows per day are equal)
     train, holdout = frame[:cut], frame[cut:]
     common = {"features": list(ENCODED_FEATURES), "label": LABEL, "categorical": spec.categorical_features, "seed": spec.seed}
     model, baseline = train_lightgbm(train, params=spec.params, **common), train_logistic_baseline(train, **common)
