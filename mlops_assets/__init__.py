@@ -1,37 +1,47 @@
 """mlops-assets: the machine-learning lifecycle as a Dagster asset graph.
 
-A `ModelSpec` in, Dagster definitions out:
+Specs in, Dagster definitions out:
 
-    import dagster as dg
-    from mlops_assets import ModelSpec, build_model_assets, default_definitions
-    defs = dg.Definitions.merge(default_definitions(), build_model_assets(ModelSpec(...)))
+    from mlops_assets import ModelSpec, SourceSpec, build_definitions
+    defs = build_definitions(models=[ModelSpec(name="churn", source=SourceSpec(...), ...)])
 """
 
 from __future__ import annotations
 
 from mlops_assets import keys
-from mlops_assets.credit import CREDIT_MODEL
-from mlops_assets.definitions import build_definitions, default_definitions
+from mlops_assets.definitions import build_definitions, project_models
 from mlops_assets.errors import ConfigurationError, DataError, MlopsError, ModelNotFoundError
-from mlops_assets.factory import build_model_assets
+from mlops_assets.features.tables import label_history
+from mlops_assets.model_factory import build_model_assets
 from mlops_assets.profile import Profile, load_profile
-from mlops_assets.specs import ModelSpec
+from mlops_assets.simulate.landing import ReplayTables
+from mlops_assets.source_factory import build_source_assets
+from mlops_assets.specs import Column, FeatureTable, LabelContract, ModelSpec, ReferenceTable, RetrainPolicy, SampleData, SourceSpec
 from mlops_assets.training.trainers import TrainedModel, train_lightgbm, train_logistic_baseline
 
 __all__ = [
-    "CREDIT_MODEL",
+    "Column",
     "ConfigurationError",
     "DataError",
+    "FeatureTable",
+    "LabelContract",
     "MlopsError",
     "ModelNotFoundError",
     "ModelSpec",
     "Profile",
+    "ReferenceTable",
+    "ReplayTables",
+    "RetrainPolicy",
+    "SampleData",
+    "SourceSpec",
     "TrainedModel",
     "build_definitions",
     "build_model_assets",
-    "default_definitions",
+    "build_source_assets",
     "keys",
+    "label_history",
     "load_profile",
+    "project_models",
     "train_lightgbm",
     "train_logistic_baseline",
 ]

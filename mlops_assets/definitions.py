@@ -1,63 +1,80 @@
-"""The project's single `Definitions`: shared assets, the credit model, jobs and resources.
+"""The project's single `Definitions`: every source and model of the project, shared assets, jobs and resources.
 
-`dagster dev` (workspace.yaml) loads `defs` from here.
+`dagster dev` (workspace.yaml) loads `defs` from here; the models come from `MLOPS_MODELS`
+(default `domains:MODELS`, the two domains this repository ships).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 
 import dagster as dg
 
-from mlops_assets.credit import CREDIT_MODEL
-from mlops_assets.factory import build_model_assets, mlflow_hooks
-from mlops_assets.features.assets import feature_views, online_features
+from mlops_assets.errors import ConfigurationError
+from mlops_assets.features.assets import feature_views_asset, online_features
+from mlops_assets.model_factory import build_model_assets, mlflow_hooks
+from mlops_assets.partitions import daily_partitions
 from mlops_assets.profile import Profile, load_profile
-from mlops_assets.specs import ModelSpec
-from mlops_assets.raw.assets import raw_applications, raw_labels, reference_tables
-from mlops_assets.validated.assets import validated_applications
-from mlops_assets.validated.events import labelled_events
-from mlops_assets.provenance import automatic_tags
+from mlops_assets.source_factory import build_source_assets, feast_inputs
+from mlops_assets.spec_checks import check_against_feature_repo, sources_of
+from mlops_assets.specs.model import ModelSpec
+from mlops_assets.specs.source import SourceSpec
 from resources import resources_for
 from sensors.mlflow_runs import mlflow_run_closers
-from sensors.raw_arrival import raw_arrival_sensor
 
-INGEST_JOB = "ingest"
 PIPELINE_JOB = "pipeline"
 
 
-def default_definitions(profile: Profile | None = None) -> dg.Definitions:
-    """Everything shared by all models: ingestion, validation, features, resources and jobs."""
-    profile = profile or load_profile()
-    shared = [raw_applications, raw_labels, reference_tables, validated_applications, labelled_events, feature_views, online_features]
-    ingest = dg.define_asset_job(
-        INGEST_JOB,
-        selection=dg.AssetSelection.groups("raw", "validated", "monitoring"),
-        description="Copy and validate days of applications and labels, then refresh every model's monitoring.",
-    )
+def project_models(profile: Profile) -> tuple[ModelSpec, ...]:
+    """The models named by the profile's `MLOPS_MODELS` (``module:attribute``, a sequence of ModelSpec)."""
+    module_name, _, attribute = profile.models.partition(":")
+    try:
+        models = getattr(importlib.import_module(module_name), attribute or "MODELS")
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"MLOPS_MODELS={profile.models!r} names no importable sequence of ModelSpec ({exc}); "
+            "point it at your module, e.g. MLOPS_MODELS=my_project.models:MODELS"
+        ) from exc
+    models = tuple(models)
+    if not models or not all(isinstance(m, ModelSpec) for m in models):
+        raise ConfigurationError(f"MLOPS_MODELS={profile.models!r} must be a non-empty sequence of ModelSpec, got {models!r}")
+    return models
+
+
+def shared_definitions(profile: Profile, sources: Sequence[SourceSpec]) -> dg.Definitions:
+    """What every source and model share: Feast apply and materialize, the pipeline job, resources."""
     pipeline = dg.define_asset_job(
         PIPELINE_JOB,
         selection=dg.AssetSelection.all() - dg.AssetSelection.groups("monitoring", "rollout"),
         hooks=mlflow_hooks(),
-        description="The whole graph for a range of days: ingest, validate, features, train, gate, deploy.",
-    )
-    nightly = dg.build_schedule_from_partitioned_job(
-        ingest, hour_of_day=2, default_status=dg.DefaultScheduleStatus.RUNNING,
-        tags=automatic_tags("nightly_ingest schedule"),
+        description="The whole graph for a range of days: ingest, validate, features, train, gate, deploy; every domain.",
     )
     return dg.Definitions(
-        assets=shared,
-        jobs=[ingest, pipeline],
-        sensors=[raw_arrival_sensor(INGEST_JOB), *mlflow_run_closers()],
-        schedules=[nightly],
+        assets=[feature_views_asset([key for source in sources for key in feast_inputs(source)]), online_features],
+        jobs=[pipeline],
+        sensors=mlflow_run_closers(),
         resources=resources_for(profile),
         executor=dg.in_process_executor,
     )
 
 
-def build_definitions(profile: Profile | None = None, models: Sequence[ModelSpec] = (CREDIT_MODEL,)) -> dg.Definitions:
-    """The shared graph plus one factory build per model (by default the shipped credit model)."""
-    return dg.Definitions.merge(default_definitions(profile), *(build_model_assets(spec) for spec in models))
+def build_definitions(models: Sequence[ModelSpec] | None = None, *, profile: Profile | None = None) -> dg.Definitions:
+    """Every source of ``models`` (default: the profile's project models), every model, and what they share.
+
+    Specs are checked against each other and against the feature repo here, so a bad spec
+    fails when the definitions load, with a message that names the fix.
+    """
+    profile = profile or load_profile()
+    models = project_models(profile) if models is None else tuple(models)
+    sources = sources_of(models)
+    check_against_feature_repo(models, profile.feature_repo)
+    partitions = daily_partitions(min(source.first_day for source in sources))
+    return dg.Definitions.merge(
+        shared_definitions(profile, sources),
+        *(build_source_assets(source, partitions) for source in sources),
+        *(build_model_assets(model, partitions) for model in models),
+    )
 
 
 def __getattr__(name: str) -> dg.Definitions:

@@ -1,17 +1,18 @@
-"""Public asset keys: what user assets may depend on."""
+"""Public asset keys: what user assets may depend on.
+
+A source's assets are flat keys named after the source (``raw_loans``, ``validated_loans``,
+``loans_labels``, ``labelled_loans``); a model's stages are prefixed by the model name
+(``credit/candidate_model``). The lake stores each table under its key's path.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-REFERENCE_TABLES = dg.AssetKey("reference_tables")
-RAW_APPLICATIONS = dg.AssetKey("raw_applications")
-RAW_LABELS = dg.AssetKey("raw_labels")
-VALIDATED_APPLICATIONS = dg.AssetKey("validated_applications")
-QUARANTINED_APPLICATIONS = dg.AssetKey("quarantined_applications")
-LABELLED_EVENTS = dg.AssetKey("labelled_events")
 FEATURE_VIEWS = dg.AssetKey("feature_views")
 ONLINE_FEATURES = dg.AssetKey("online_features")
+
+SOURCE_STAGES = ("raw", "validated", "quarantined", "labels", "labelled", "reference")
 
 MODEL_STAGES = (
     "training_set",
@@ -24,6 +25,20 @@ MODEL_STAGES = (
     "live_performance",
     "rollout_decision",
 )
+
+
+def source_key(source: str, stage: str) -> dg.AssetKey:
+    """Key of one source stage: raw_<source>, validated_<source>, quarantined_<source>,
+    <source>_labels, labelled_<source> or <source>_reference."""
+    if stage not in SOURCE_STAGES:
+        raise ValueError(f"unknown source stage {stage!r}; stages are {', '.join(SOURCE_STAGES)}")
+    name = f"{source}_{stage}" if stage in ("labels", "reference") else f"{stage}_{source}"
+    return dg.AssetKey(name)
+
+
+def feature_table_key(name: str) -> dg.AssetKey:
+    """Key of a computed entity feature table (lake `features/<name>.parquet`)."""
+    return dg.AssetKey(name)
 
 
 def model_key(model: str, stage: str) -> dg.AssetKey:

@@ -22,8 +22,13 @@ DEFAULT_PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 # Dagster and MLflow both create a table named `runs`: each system gets its own database.
 PG_DATABASES = {"dagster": "mlops_dagster", "mlflow": "mlops_mlflow", "feast": "mlops_feast"}
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
+CHECKOUT = Path(__file__).resolve().parents[1]
 # The Feast repo of a source checkout; an installed wheel points MLOPS_FEATURE_REPO at its own.
-CHECKOUT_FEATURE_REPO = Path(__file__).resolve().parents[1] / "feature_repo"
+CHECKOUT_FEATURE_REPO = CHECKOUT / "feature_repo"
+# Real datasets live beside the checkout (never inside it); MLOPS_DATA points elsewhere.
+CHECKOUT_DATA = CHECKOUT.parent / "shared" / "datasets"
+DEFAULT_MODELS = "domains:MODELS"
+DEFAULT_MLFLOW_UI = "http://127.0.0.1:5000"
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,10 @@ class Profile:
     feast_online_store: Mapping[str, str]
     dagster_pg_url: str | None
     admin_token: str | None
-    credit_data: Path | None
+    data_root: Path
     feature_repo: Path
+    models: str = DEFAULT_MODELS
+    mlflow_ui_url: str = DEFAULT_MLFLOW_UI
 
     @property
     def dagster_home(self) -> Path:
@@ -77,7 +84,15 @@ class Profile:
 
     def environ(self) -> dict[str, str]:
         """Variables a child process (dagster dev, the server) needs to see this profile."""
-        env = {"MLOPS_HOME": str(self.home), "MLOPS_PROFILE": self.name, "DAGSTER_HOME": str(self.dagster_home)}
+        env = {
+            "MLOPS_HOME": str(self.home),
+            "MLOPS_PROFILE": self.name,
+            "DAGSTER_HOME": str(self.dagster_home),
+            "MLOPS_MODELS": self.models,
+            "MLOPS_DATA": str(self.data_root),
+            "MLOPS_FEATURE_REPO": str(self.feature_repo),
+            "MLOPS_MLFLOW_UI": self.mlflow_ui_url,
+        }
         if self.admin_token:
             env["MLOPS_ADMIN_TOKEN"] = self.admin_token
         return env
@@ -90,12 +105,13 @@ def load_profile(env: Mapping[str, str] | None = None) -> Profile:
     if name not in PROFILES:
         raise ConfigurationError(f"MLOPS_PROFILE={name!r} is not a profile; use one of {', '.join(PROFILES)}")
     home = Path(env.get("MLOPS_HOME", "./.mlops")).expanduser().resolve()
-    credit = env.get("MLOPS_CREDIT_DATA")
     common = {
         "home": home,
         "admin_token": _admin_token(env),
-        "credit_data": Path(credit).expanduser().resolve() if credit else None,
+        "data_root": Path(env.get("MLOPS_DATA", CHECKOUT_DATA)).expanduser().resolve(),
         "feature_repo": Path(env.get("MLOPS_FEATURE_REPO", CHECKOUT_FEATURE_REPO)).expanduser().resolve(),
+        "models": env.get("MLOPS_MODELS", DEFAULT_MODELS),
+        "mlflow_ui_url": env.get("MLOPS_MLFLOW_UI", DEFAULT_MLFLOW_UI).rstrip("/"),
     }
     if name == EMBEDDED:
         return Profile(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import dagster as dg
 
 from mlops_assets.provenance import TRIGGER_TAG
@@ -19,13 +21,15 @@ def run_job(
     days: tuple[str, str] | None = None,
     trigger: str = "manual",
     verbose: bool = False,
+    assets: Collection[dg.AssetKey] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Run a job in this process over a range of days (one run, not one per day)."""
+    """Run a job in this process over a range of days (one run, not one per day); ``assets`` picks a subset of its assets."""
     tags = {TRIGGER_TAG: trigger}
     if days is not None:
         tags |= {RANGE_START: days[0], RANGE_END: days[1]}
     return defs.resolve_job_def(job).execute_in_process(
-        instance=instance, tags=tags, raise_on_error=False, run_config=None if verbose else QUIET
+        instance=instance, tags=tags, raise_on_error=False, run_config=None if verbose else QUIET,
+        asset_selection=None if assets is None else list(assets),
     )
 
 

@@ -29,6 +29,11 @@ def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def empty_frame(contract: dict[str, str]) -> pd.DataFrame:
+    """No rows, the contract's columns and dtypes: what a day without data stores."""
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in contract.items()})
+
+
 def day_folder(root: Path, table: str, day: str) -> Path:
     return root / table / f"date={day}"
 
@@ -42,14 +47,14 @@ class LakeResource(dg.ConfigurableResource):
     def path(self, *parts: str) -> Path:
         return Path(self.root).joinpath(*parts)
 
-    def landing_files(self, kind: str, day: str) -> list[Path]:
-        """Landing files of one kind (applications, labels) for one day, in name order."""
-        folder = day_folder(Path(self.landing_root), kind, day)
+    def landing_files(self, folder_name: str, day: str) -> list[Path]:
+        """Landing files of one folder (a source's events or its labels) for one day, in name order."""
+        folder = day_folder(Path(self.landing_root), folder_name, day)
         return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
-    def read_landing(self, kind: str, day: str) -> pd.DataFrame | None:
+    def read_landing(self, folder_name: str, day: str) -> pd.DataFrame | None:
         """All landing files of a day as one frame, columns as they landed; None if nothing landed."""
-        files = self.landing_files(kind, day)
+        files = self.landing_files(folder_name, day)
         if not files:
             return None
         return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)

@@ -82,7 +82,7 @@ class EndpointResource(dg.ConfigurableResource):
         state = self._admin_target(model)
         body: dict = {"version": str(version)} if mode == "shadow" else {"version": str(version), "percent": percent}
         self._call(f"{state['url']}/admin/{mode}", body=body)
-        share = "" if mode == "shadow" else f" for {percent}% of applicants"
+        share = "" if mode == "shadow" else f" for {percent}% of callers"
         return f"{state['url']} runs v{version} as its {mode}{share}"
 
     def end_experiment(self, model: str, mode: str) -> str:

@@ -6,10 +6,10 @@ import json
 
 import dagster as dg
 
-from mlops_assets.specs import ModelSpec
+from mlops_assets.specs.model import ModelSpec
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
-from sensors.policy import RetrainPolicy
+from mlops_assets.specs.policy import RetrainPolicy
 from sensors.retrain import retrain_request, retrain_sensor
 
 

@@ -6,10 +6,10 @@ import dagster as dg
 import polars as pl
 
 from mlops_assets.evaluation.metrics import classification_metrics, higher_is_better
-from mlops_assets.specs import ModelSpec
+from mlops_assets.specs.model import ModelSpec
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
-from sensors.policy import RetrainPolicy
+from mlops_assets.specs.policy import RetrainPolicy
 from sensors.retrain import retrain_request, retrain_sensor
 
 

@@ -1,4 +1,4 @@
-"""`RetrainPolicy`: the one set of rules every retraining trigger obeys.
+"""`allow_retrain`: may an automatic retrain start now, under the model's `RetrainPolicy`?
 
 Sensors decide *whether there is a reason* to retrain (labels, drift, live performance);
 the policy decides *whether retraining is allowed now* (cooldown, daily cap, circuit
@@ -12,18 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-
-@dataclass(frozen=True)
-class RetrainPolicy:
-    min_new_labels: int = 500
-    psi_threshold: float = 0.25
-    drifted_features: int = 2
-    max_live_drop: float = 0.05
-    min_live_labels: int = 200
-    live_window_days: int = 7
-    cooldown: timedelta = timedelta(hours=6)
-    max_retrains_per_day: int = 4
-    breaker_after_refusals: int = 3
+from mlops_assets.specs.policy import RetrainPolicy
 
 
 @dataclass(frozen=True)

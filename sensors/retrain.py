@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from mlops_assets.provenance import AUTOMATIC_TAG, automatic_tags
-from mlops_assets.specs import ModelSpec
+from mlops_assets.specs.model import ModelSpec
 from resources.mlflow import RegistryResource
-from sensors.policy import RetrainHistory, RetrainPolicy, allow_retrain
+from mlops_assets.specs.policy import RetrainPolicy
+from sensors.policy import RetrainHistory, allow_retrain
 
 
 def retrain_sensor(spec: ModelSpec, name: str, description: str) -> Callable[..., dg.SensorDefinition]:

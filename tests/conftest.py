@@ -1,4 +1,9 @@
-"""Shared fixtures: the real credit data from ../shared, a quiet environment, one real pipeline run."""
+"""Shared fixtures: each domain's data (real when ../shared has it, else its seeded generator), one real pipeline run.
+
+Which data a run used is printed in the header and the summary. Tests that assert facts of
+the real data only are marked ``real_data("<folder>")``; without that folder they are
+reported as not run, with the reason, never skipped silently.
+"""
 
 from __future__ import annotations
 
@@ -13,21 +18,75 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CREDIT_DIR = Path(os.environ.get("MLOPS_CREDIT_DATA", ROOT.parent / "shared" / "datasets" / "credit_risk"))
+DATA = Path(os.environ.get("MLOPS_DATA", ROOT.parent / "shared" / "datasets")).resolve()
+SYNTHETIC_SEED = 0
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ["MLOPS_DATA"] = str(DATA)  # every subprocess a test starts reads the same data
+
+
+def real(folder: str) -> bool:
+    """Whether the real dataset ``folder`` is under the data root."""
+    return (DATA / folder).is_dir()
+
+
+def data_used() -> list[str]:
+    from domains import MODELS
+    from mlops_assets.spec_checks import sources_of
+
+    lines = []
+    for source in sources_of(MODELS):
+        folder = source.sample_data.folder
+        lines.append(f"{source.name}: real data in {DATA / folder}" if real(folder)
+                     else f"{source.name}: seeded synthetic generator (seed {SYNTHETIC_SEED}); {DATA / folder} not found")  # fmt: skip
+    return lines
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "real_data(folder): asserts facts of that real dataset; not run (and reported) without it")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return ["data: " + "; ".join(data_used())]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for marker in item.iter_markers("real_data"):
+            folder = marker.args[0]
+            if not real(folder):
+                item.add_marker(pytest.mark.skip(reason=f"needs the real {folder} data at {DATA / folder}; the synthetic tier ran instead"))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    not_run = [r for r in terminalreporter.stats.get("skipped", []) if "needs the real" in str(r.longrepr)]
+    terminalreporter.write_sep("=", "data")
+    for line in data_used():
+        terminalreporter.write_line(line)
+    if not_run:
+        terminalreporter.write_line(f"{len(not_run)} test(s) of real-data facts did not run (their reasons are listed above)")
+
+
+def replay_tables(source: Any) -> Any:
+    """The source's real dataset when present, else its seeded synthetic stand-in."""
+    sample = source.sample_data
+    return sample.load(DATA / sample.folder) if real(sample.folder) else sample.synthesize(SYNTHETIC_SEED)
 
 
 @pytest.fixture(scope="session")
-def credit_dir() -> Path:
-    """The real loan data; a missing folder is an error, not a skip."""
-    if not (CREDIT_DIR / "loan_table.parquet").exists():
-        raise FileNotFoundError(
-            f"credit data not found at {CREDIT_DIR}: clone next to ../shared or set MLOPS_CREDIT_DATA"
-        )
-    return CREDIT_DIR
+def credit_tables() -> Any:
+    from domains.credit import APPLICATIONS
+
+    return replay_tables(APPLICATIONS)
+
+
+@pytest.fixture(scope="session")
+def access_tables() -> Any:
+    from domains.access_requests import ACCESS_REQUESTS
+
+    return replay_tables(ACCESS_REQUESTS)
 
 
 TOKEN = "test-admin-token"
@@ -43,59 +102,61 @@ class Pipeline:
     instance: Any
     result: Any
     days: tuple[str, str]
+    landed: dict[str, Any]
 
 
 @pytest.fixture(scope="session")
-def pipeline(tmp_path_factory: pytest.TempPathFactory, credit_dir: Path) -> Pipeline:
-    """60 real days replayed into a temporary MLOPS_HOME and the `pipeline` job run once over them.
+def pipeline(tmp_path_factory: pytest.TempPathFactory, credit_tables: Any, access_tables: Any) -> Pipeline:
+    """Both domains replayed into a temporary MLOPS_HOME up to the same day (at most 60 days each), and the
+    `pipeline` job run once over them.
 
     Real components: a SQLite Dagster instance, an MLflow tracking store and registry, a Feast
     repo (duckdb offline, sqlite online), GE suites.
     """
+    from domains.access_requests import ACCESS_REQUESTS
+    from domains.credit import APPLICATIONS
     from mlops_assets.definitions import build_definitions
     from mlops_assets.instance import ensure_instance
     from mlops_assets.profile import load_profile
     from mlops_assets.runs import run_job
-    from mlops_assets.simulate import load_credit_risk, write_landing
+    from mlops_assets.simulate import land_together
 
     home = tmp_path_factory.mktemp("mlops_home")
-    profile = load_profile({"MLOPS_HOME": str(home), "MLOPS_ADMIN_TOKEN": TOKEN})
-    summary = write_landing(load_credit_risk(credit_dir), profile.landing_root, days=DAYS)
-    days = (summary.first_day.isoformat(), summary.last_day.isoformat())
-    defs = build_definitions(profile)
+    profile = load_profile({"MLOPS_HOME": str(home), "MLOPS_ADMIN_TOKEN": TOKEN, "MLOPS_DATA": str(DATA)})
+    landed = land_together([(APPLICATIONS, credit_tables), (ACCESS_REQUESTS, access_tables)], profile.landing_root, days=DAYS)
+    days = (min(s.first_day for s in landed.values()).isoformat(), max(s.last_day for s in landed.values()).isoformat())
+    defs = build_definitions(profile=profile)
     instance = ensure_instance(profile)
     result = run_job(defs, instance, "pipeline", days=days, trigger="test")
-    return Pipeline(profile, defs, instance, result, days)
+    return Pipeline(profile, defs, instance, result, days, landed)
 
 
 @contextmanager
-def serving(profile: Any, spec: Any) -> Iterator[Any]:
-    """The real app with the real scorer for ``spec``, on a free loopback port, findable as `mlops serve` is."""
-    from mlops_assets.serving.app import create_app
-    from mlops_assets.serving.scorer import scorer_loader
+def serving(profile: Any, *specs: Any) -> Iterator[Any]:
+    """The real app with the real scorers for ``specs``, on a free loopback port, findable as `mlops serve` is."""
+    from mlops_assets.serving.app import create_app, model_prefix
+    from mlops_assets.serving.scorer import model_endpoint
     from mlops_assets.serving.server import BackgroundServer
-    from resources.serving import prediction_log_folder, server_state_file
+    from resources.serving import server_state_file
 
-    app = create_app(
-        scorer_loader(profile, spec),
-        admin_token=TOKEN,
-        log_folder=prediction_log_folder(profile.serving_root, spec.name),
-    )
-    state = server_state_file(profile.serving_root, spec.name)
+    app = create_app([model_endpoint(profile, spec) for spec in specs], admin_token=TOKEN)
+    states = [server_state_file(profile.serving_root, spec.name) for spec in specs]
     with BackgroundServer(app) as running:
-        # what `mlops serve` writes, so the deployment assets find this server
-        state.parent.mkdir(parents=True, exist_ok=True)
-        state.write_text(json.dumps({"pid": os.getpid(), "url": running.url}))
+        for spec, state in zip(specs, states):  # what `mlops serve` writes, so the deployment assets find this server
+            state.parent.mkdir(parents=True, exist_ok=True)
+            state.write_text(json.dumps({"pid": os.getpid(), "url": running.url + model_prefix(spec.name)}))
         try:
             yield running
         finally:
-            state.unlink(missing_ok=True)
+            for state in states:
+                state.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
 def server(pipeline: Pipeline):
-    """The credit champion served for the session."""
-    from mlops_assets.credit import CREDIT_MODEL
+    """Both champions served for the session, from one server."""
+    from domains.access_requests import ACCESS_MODEL
+    from domains.credit import CREDIT_MODEL
 
-    with serving(pipeline.profile, CREDIT_MODEL) as running:
+    with serving(pipeline.profile, CREDIT_MODEL, ACCESS_MODEL) as running:
         yield running

@@ -11,7 +11,7 @@ from mlops_assets.deployment.gate import GateDecision, decide
 from mlops_assets.evaluation.assets import holdout_frame
 from mlops_assets.evaluation.metrics import classification_metrics, higher_is_better, slice_metrics
 from mlops_assets.provenance import trigger
-from mlops_assets.specs import ModelSpec
+from mlops_assets.specs.model import ModelSpec
 from mlops_assets.training.model_io import FEATURES_TAG, FLAVOR_TAG, load_trained
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
@@ -54,6 +54,8 @@ def champion_comparison(spec: ModelSpec, lake: LakeResource, registry: RegistryR
 def champion_gate_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.model_key(spec.name, "champion_gate"),
+        owners=list(spec.owners),
+        tags=spec.asset_tags,
         deps=[keys.model_key(spec.name, "evaluation_report")],
         group_name=GROUP,
         kinds={"mlflow"},
@@ -103,6 +105,8 @@ def stage_challenger(context: AssetExecutionContext, spec: ModelSpec, registry: 
 def deployed_endpoint_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.model_key(spec.name, "deployed_endpoint"),
+        owners=list(spec.owners),
+        tags=spec.asset_tags,
         deps=[keys.model_key(spec.name, "champion_gate"), keys.ONLINE_FEATURES],
         group_name=GROUP,
         kinds={"mlflow"},

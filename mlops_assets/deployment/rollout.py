@@ -1,7 +1,7 @@
 """Deciding a canary or shadow on logged traffic: pure functions, so the rules are tested without a server.
 
 A shadow scores the very requests the champion answered, so the two are compared pair by pair
-on the same applicants; a canary answers its own share of applicants, so each arm is scored on
+on the same callers; a canary answers its own share of callers, so each arm is scored on
 its own traffic since the canary started. Only requests whose outcome has arrived count, and
 no decision is taken before each arm has ``min_outcomes`` of them (with both classes present):
 until then the answer is "wait" and the experiment keeps running.

@@ -11,7 +11,7 @@ from mlops_assets import keys
 from mlops_assets.deployment.rollout import END, PROMOTE, TrafficComparison, compare_on_traffic, decide_rollout
 from mlops_assets.monitoring.assets import outcomes
 from mlops_assets.provenance import trigger
-from mlops_assets.specs import ModelSpec
+from mlops_assets.specs.model import ModelSpec
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
 from resources.serving import EndpointResource
@@ -32,7 +32,9 @@ def running_challenger(state: dict[str, Any] | None) -> tuple[str, str] | None:
 def rollout_decision_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.model_key(spec.name, "rollout_decision"),
-        deps=[keys.model_key(spec.name, "prediction_log"), keys.RAW_LABELS],
+        owners=list(spec.owners),
+        tags=spec.asset_tags,
+        deps=[keys.model_key(spec.name, "prediction_log"), spec.source.key("labels")],
         group_name=GROUP,
         kinds={"mlflow"},
         description=(

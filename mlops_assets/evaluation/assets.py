@@ -11,7 +11,7 @@ from mlops_assets import keys
 from mlops_assets.evaluation.metrics import METRIC_NAMES
 from mlops_assets.evaluation.report import build_report, render_markdown, write_report
 from mlops_assets.serving.native_model import NativeModel
-from mlops_assets.specs import ModelSpec
+from mlops_assets.specs.model import ModelSpec
 from mlops_assets.training.model_io import load_trained
 from mlops_assets.training.split import HOLDOUT, SPLIT
 from mlops_assets.training.trainers import TrainedModel
@@ -42,6 +42,8 @@ def single_row_latency_ms(model: TrainedModel, frame: pd.DataFrame) -> float:
 def evaluation_report_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.model_key(spec.name, "evaluation_report"),
+        owners=list(spec.owners),
+        tags=spec.asset_tags,
         deps=[keys.model_key(spec.name, "candidate_model")],
         group_name=GROUP,
         kinds={"mlflow", "markdown"},

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from mlops_assets.errors import DataError
-from mlops_assets.specs import ModelSpec
+from mlops_assets.specs.model import ModelSpec
 
 
 def model_inputs(store: Any, spec: ModelSpec, rows: pd.DataFrame, *, extra: Sequence[str] = ()) -> pd.DataFrame:

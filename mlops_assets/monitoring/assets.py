@@ -11,8 +11,8 @@ from dagster import AssetExecutionContext
 from mlops_assets import keys
 from mlops_assets.evaluation.metrics import classification_metrics
 from mlops_assets.features.retrieval import model_inputs
-from mlops_assets.partitions import daily, single_run
-from mlops_assets.specs import ModelSpec
+from mlops_assets.partitions import single_run
+from mlops_assets.specs.model import ModelSpec
 from resources.feast import FeastResource
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
@@ -21,11 +21,15 @@ GROUP = "monitoring"
 PROFILE_ARTIFACT = "reference_profile.json"
 
 
-def drift_report_asset(spec: ModelSpec, psi_threshold: float) -> dg.AssetsDefinition:
+def drift_report_asset(spec: ModelSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    psi_threshold = spec.policy.psi_threshold
+
     @dg.asset(
         key=keys.model_key(spec.name, "drift_report"),
+        owners=list(spec.owners),
+        tags=spec.asset_tags,
         deps=[spec.inputs, keys.model_key(spec.name, "deployed_endpoint")],
-        partitions_def=daily,
+        partitions_def=partitions,
         backfill_policy=single_run,
         group_name=GROUP,
         kinds={"polars", "numpy"},
@@ -78,26 +82,29 @@ def drift_report_asset(spec: ModelSpec, psi_threshold: float) -> dg.AssetsDefini
 
 def outcomes(lake: LakeResource, spec: ModelSpec) -> pl.DataFrame:
     """Every known outcome keyed like the prediction log (request_id = the id column as text); the latest label wins."""
-    if not lake.partitions("raw_labels"):
-        return pl.DataFrame(schema={"request_id": pl.String, spec.label: pl.Int64, "labelled_at": pl.Datetime("us", "UTC")})
+    table, labelled_at = spec.source.key("labels").path[-1], spec.source.labels.time_column
+    if not lake.partitions(table):
+        return pl.DataFrame(schema={"request_id": pl.String, spec.label: pl.Int64, labelled_at: pl.Datetime("us", "UTC")})
     return (
-        lake.scan_partitions("raw_labels").select(pl.col(spec.id_column).cast(pl.String).alias("request_id"), pl.col(spec.label), "labelled_at")
-        .sort("labelled_at").unique("request_id", keep="last").collect()
+        lake.scan_partitions(table).select(pl.col(spec.id_column).cast(pl.String).alias("request_id"), pl.col(spec.label), labelled_at)
+        .sort(labelled_at).unique("request_id", keep="last").collect()
     )
 
 
 def live_performance_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.model_key(spec.name, "live_performance"),
-        deps=[keys.model_key(spec.name, "prediction_log"), keys.RAW_LABELS, spec.inputs],
+        owners=list(spec.owners),
+        tags=spec.asset_tags,
+        deps=[keys.model_key(spec.name, "prediction_log"), spec.source.key("labels"), spec.inputs],
         group_name=GROUP,
         kinds={"polars"},
-        description=f"Served {spec.name} predictions joined with outcomes as they arrive: AUC, log loss, calibration per application day.",
+        description=f"Served {spec.name} predictions joined with outcomes as they arrive: AUC, log loss, calibration per event day.",
     )
     def live_performance(lake: LakeResource) -> dg.MaterializeResult:
-        """Recomputed over every day each time: outcomes of old applications keep arriving."""
+        """Recomputed over every day each time: outcomes of old events keep arriving."""
         log_path = lake.path(spec.name, "prediction_log", "part.parquet")
-        if not log_path.exists() or not lake.partitions("raw_labels"):
+        if not log_path.exists() or not lake.partitions(spec.source.key("labels").path[-1]):
             return dg.MaterializeResult(metadata={"status": dg.MetadataValue.text("no predictions or labels yet")})
         log = (
             pl.read_parquet(log_path, columns=["request_id", "ts", "model_version", "score"])

@@ -6,7 +6,7 @@ import dagster as dg
 
 from mlops_assets import keys
 from mlops_assets.serving.prediction_log import read_prediction_log
-from mlops_assets.specs import ModelSpec
+from mlops_assets.specs.model import ModelSpec
 from resources.lake import LakeResource
 from resources.serving import EndpointResource, prediction_log_folder
 
@@ -16,6 +16,8 @@ GROUP = "monitoring"
 def prediction_log_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.model_key(spec.name, "prediction_log"),
+        owners=list(spec.owners),
+        tags=spec.asset_tags,
         deps=[keys.model_key(spec.name, "deployed_endpoint")],
         group_name=GROUP,
         kinds={"parquet"},

@@ -1,20 +1,19 @@
-"""Raw assets: landing files copied into the lake as they arrived, one partition a day."""
+"""Raw assets of a source: landing files copied into the lake as they arrived, one partition a day."""
 
 from pathlib import Path
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import pandas as pd
+from dagster import AssetExecutionContext
 
-from mlops_assets import keys
-from mlops_assets.partitions import daily, single_run
-from mlops_assets.schema import APPLICATION_COLUMNS, CREDIT_HISTORY_COLUMNS, LABEL_COLUMNS, ZIPCODE_COLUMNS
-from resources.lake import LakeResource
+from mlops_assets.partitions import single_run
+from mlops_assets.specs.source import SourceSpec
+from resources.lake import LakeResource, empty_frame
 
 GROUP = "raw"
 
 
-def _copy_landing(context: AssetExecutionContext, lake: LakeResource, kind: str, table: str, contract: dict[str, str]) -> dg.MaterializeResult:
+def _copy_landing(context: AssetExecutionContext, lake: LakeResource, folder: str, table: str, contract: dict[str, str]) -> dg.MaterializeResult:
     """Copy each day's landing files untouched (schema breaks must reach validation to be caught).
 
     A day with nothing landed becomes an empty partition in the contract's schema.
@@ -22,10 +21,10 @@ def _copy_landing(context: AssetExecutionContext, lake: LakeResource, kind: str,
     rows: dict[str, int] = {}
     missing: list[str] = []
     for day in context.partition_keys:
-        frame = lake.read_landing(kind, day)
+        frame = lake.read_landing(folder, day)
         if frame is None:
             missing.append(day)
-            frame = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in contract.items()})
+            frame = empty_frame(contract)
         lake.write_partition(frame, table, day)
         rows[day] = len(frame)
     if missing:
@@ -40,30 +39,50 @@ def _copy_landing(context: AssetExecutionContext, lake: LakeResource, kind: str,
     )
 
 
-@dg.asset(key=keys.RAW_APPLICATIONS, group_name=GROUP, partitions_def=daily, backfill_policy=single_run, kinds={"parquet"})
-def raw_applications(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    """Loan applications of the day, exactly as they landed."""
-    return _copy_landing(context, lake, "applications", "raw_applications", APPLICATION_COLUMNS)
+def raw_events_asset(source: SourceSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    key = source.key("raw")
+
+    @dg.asset(key=key, group_name=GROUP, partitions_def=partitions, backfill_policy=single_run, kinds={"parquet"},
+              owners=list(source.owners), tags={"mlops/source": source.name},
+              description=f"{source.name}: the day's events exactly as they landed in landing/{source.name}/. {source.description}".strip())  # fmt: skip
+    def raw_events(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+        return _copy_landing(context, lake, source.name, key.path[-1], source.dtypes)
+
+    return raw_events
 
 
-@dg.asset(key=keys.RAW_LABELS, group_name=GROUP, partitions_def=daily, backfill_policy=single_run, kinds={"parquet"})
-def raw_labels(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    """Loan outcomes that arrived that day (they trail the applications by days)."""
-    return _copy_landing(context, lake, "labels", "raw_labels", LABEL_COLUMNS)
+def raw_labels_asset(source: SourceSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    key = source.key("labels")
+    delay = source.labels.delay_days
+
+    @dg.asset(key=key, group_name=GROUP, partitions_def=partitions, backfill_policy=single_run, kinds={"parquet"},
+              owners=list(source.owners), tags={"mlops/source": source.name},
+              description=f"{source.name}: outcomes ({source.labels.column}) that arrived that day, usually {delay} days after their event.")  # fmt: skip
+    def raw_labels(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+        return _copy_landing(context, lake, source.labels_landing, key.path[-1], source.label_dtypes)
+
+    return raw_labels
 
 
-@dg.asset(key=keys.REFERENCE_TABLES, group_name=GROUP, kinds={"parquet"})
-def reference_tables(lake: LakeResource) -> dg.MaterializeResult:
-    """Zipcode statistics and credit history: the entity tables Feast serves features from."""
-    counts = {}
-    for name, columns in (("zipcodes", ZIPCODE_COLUMNS), ("credit_history", CREDIT_HISTORY_COLUMNS)):
-        source = Path(lake.landing_root) / "reference" / f"{name}.parquet"
-        if not source.exists():
-            raise FileNotFoundError(f"reference table {source} is missing: run `mlops replay` (or `mlops simulate`) first")
-        frame = pd.read_parquet(source)
-        missing = sorted(set(columns) - set(frame.columns))
-        if missing:
-            raise ValueError(f"reference table {source} lacks columns {missing}; it must have {list(columns)}")
-        lake.write_table(frame.loc[:, list(columns)], "reference", f"{name}.parquet")
-        counts[name] = len(frame)
-    return dg.MaterializeResult(metadata={f"{name}_rows": dg.MetadataValue.int(n) for name, n in counts.items()})
+def reference_asset(source: SourceSpec) -> dg.AssetsDefinition:
+    names = ", ".join(table.name for table in source.reference_tables)
+
+    @dg.asset(key=source.key("reference"), group_name=GROUP, kinds={"parquet"}, owners=list(source.owners),
+              tags={"mlops/source": source.name},
+              description=f"{source.name}: entity tables landed whole ({names}), which Feast serves features from.")  # fmt: skip
+    def reference(lake: LakeResource) -> dg.MaterializeResult:
+        counts = {}
+        for table in source.reference_tables:
+            path = Path(lake.landing_root) / "reference" / f"{table.name}.parquet"
+            if not path.exists():
+                raise dg.Failure(f"reference table {path} is missing: land it (`mlops replay`) or remove {table.name!r} from source {source.name!r}")
+            frame = pd.read_parquet(path)
+            contract = {c.name: c.dtype for c in table.columns}
+            missing = sorted(set(contract) - set(frame.columns))
+            if missing:
+                raise dg.Failure(f"reference table {path} lacks columns {missing}; its contract is {list(contract)}")
+            lake.write_table(frame.loc[:, list(contract)], *table.lake_path)
+            counts[table.name] = len(frame)
+        return dg.MaterializeResult(metadata={f"{name}_rows": dg.MetadataValue.int(n) for name, n in counts.items()})
+
+    return reference

@@ -1,9 +1,11 @@
 """The prediction server as a bare ASGI callable: no framework between the socket and the scorer.
 
-One dict lookup routes a request, orjson encodes the reply, and the models in service (the
-champion, a canary, a shadow) are one immutable ``Routing`` read once per request, so the
-admin routes swap models atomically: a request started on version 2 is answered, logged and
-labelled with version 2 even if version 3 is installed while it runs.
+One process serves any number of models, each under `/models/<name>/...` (and, when it
+serves one model, at the root too: `/predict`). One dict lookup routes a request, orjson
+encodes the reply, and each model's versions in service (the champion, a canary, a shadow)
+are one immutable ``Routing`` read once per request, so the admin routes swap versions
+atomically: a request started on version 2 is answered, logged and labelled with version 2
+even if version 3 is installed while it runs.
 
 Metrics, the prediction log and a shadow's scoring wait until the answer has been sent, so
 none of them delays the client. A shadow scores on its own small thread pool; when it falls
@@ -19,18 +21,19 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
 
-from mlops_assets.serving.contract import Scorer, ScorerLoader, UnknownEntityError
+from mlops_assets.serving.contract import FieldSpec, Scorer, ScorerLoader, UnknownEntityError
 from mlops_assets.serving.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mlops_assets.serving.metrics import ServingMetrics
 from mlops_assets.serving.prediction_log import PredictionLogWriter
 from mlops_assets.serving.request import MAX_BATCH_ROWS, MAX_BODY_BYTES, REQUEST_ID, RequestError, parse_rows
-from mlops_assets.serving.routing import DEFAULT_STICKY_KEYS, Groups, Routing, incompatibility, score_groups
+from mlops_assets.serving.routing import Groups, Routing, incompatibility, score_groups
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +48,52 @@ SHADOW_THREADS = 2
 MAX_SHADOW_BACKLOG = 64  # requests waiting for the shadow; beyond this the shadow samples instead of queueing
 
 
+@dataclass(frozen=True)
+class ModelEndpoint:
+    """One model the server answers for: how to load a version, where its predictions go, who its callers are.
+
+    ``loader(None)`` loads the champion at startup. ``sticky_keys`` name the request fields
+    that identify a caller, so a canary always answers the same callers; a request without
+    them is routed by its request_id.
+    """
+
+    name: str
+    loader: ScorerLoader
+    log_folder: Path
+    sticky_keys: tuple[str, ...] = ()
+
+
+class _Model:
+    """One served model's state: its routing, prediction log, shadow pool and admin lock."""
+
+    def __init__(self, endpoint: ModelEndpoint) -> None:
+        self.name = endpoint.name
+        self.loader = endpoint.loader
+        self.log_folder = Path(endpoint.log_folder)
+        self.sticky_keys = tuple(endpoint.sticky_keys)
+        self.routing: Routing | None = None
+        self.load_error = "the server has not started"
+        self.log: PredictionLogWriter | None = None  # opened by the lifespan startup, closed at shutdown
+        self.shadow_pool: ThreadPoolExecutor | None = None  # likewise
+        self.shadow_backlog = 0
+        self.shadow_failures_logged: set[str] = set()  # versions whose first failure is logged, not every one
+        self.admin_lock = asyncio.Lock()  # one version change at a time, so each reports the true "previous"
+
+    def current_version(self) -> str | None:
+        routing = self.routing
+        return routing.champion.version if routing is not None else None
+
+    def serving(self) -> Routing:
+        routing = self.routing
+        if routing is None:
+            raise RequestError(503, None, f"{self.name}: no model loaded: {self.load_error}")
+        return routing
+
+
 class _Served(NamedTuple):
     """What a prediction request was answered with, kept for the work after the reply: metrics and the log."""
 
+    model: _Model
     routing: Routing
     groups: Groups
     route: str
@@ -70,67 +116,64 @@ Handler = Callable[[Scope, Receive], Awaitable[_Reply]]
 
 
 def create_app(
-    loader: ScorerLoader,
+    models: Sequence[ModelEndpoint],
     *,
     admin_token: str | None,
-    log_folder: Path,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_batch_rows: int = MAX_BATCH_ROWS,
-    sticky_keys: Sequence[str] = DEFAULT_STICKY_KEYS,
 ) -> PredictionApp:
-    """The ASGI app; it loads the champion with ``loader(None)`` at startup and logs predictions under ``log_folder``.
+    """The ASGI app for ``models``; each loads its champion at startup and logs its predictions in its own folder."""
+    return PredictionApp(models, admin_token=admin_token, max_body_bytes=max_body_bytes, max_batch_rows=max_batch_rows)
 
-    ``sticky_keys`` name the request fields that identify an applicant, so a canary always
-    answers the same applicants; requests without them are routed by their request_id.
-    """
-    return PredictionApp(
-        loader,
-        admin_token=admin_token,
-        log_folder=Path(log_folder),
-        max_body_bytes=max_body_bytes,
-        max_batch_rows=max_batch_rows,
-        sticky_keys=tuple(sticky_keys),
-    )
+
+def model_prefix(name: str) -> str:
+    """Where a model's routes live: `/models/<name>`."""
+    return f"/models/{name}"
 
 
 class PredictionApp:
-    """ASGI app serving a swappable champion, with an optional canary and shadow.
+    """ASGI app serving swappable champions, each with an optional canary and shadow.
 
-    Routes: POST /predict, POST /predict/batch, GET /health, /ready, /metrics, /version, and
-    with a bearer token POST /admin/reload, /admin/rollback, POST|DELETE /admin/canary and
-    /admin/shadow. Errors are ``{"error": {"status", "field", "message"}}``.
+    Routes per model, under `/models/<name>` (and at the root when one model is served):
+    POST /predict, POST /predict/batch, GET /version, /ready, and with a bearer token POST
+    /admin/reload, /admin/rollback, POST|DELETE /admin/canary and /admin/shadow. Shared:
+    GET /health, /ready (every model loaded), /metrics, /models. Errors are
+    ``{"error": {"status", "field", "message"}}``.
     """
 
     def __init__(
         self,
-        loader: ScorerLoader,
+        models: Sequence[ModelEndpoint],
         *,
         admin_token: str | None,
-        log_folder: Path,
         max_body_bytes: int,
         max_batch_rows: int,
-        sticky_keys: tuple[str, ...],
     ) -> None:
-        self._loader = loader
+        names = [m.name for m in models]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"serve at least one model, each name once; got {names}")
         self._admin_token = admin_token.encode() if admin_token is not None else None
-        self._log_folder = log_folder
         self._max_body_bytes = max_body_bytes
         self._max_batch_rows = max_batch_rows
-        self._sticky_keys = sticky_keys
-        self._routing: Routing | None = None
-        self._load_error = "the server has not started"
-        self._log: PredictionLogWriter | None = None  # opened by the lifespan startup, closed at shutdown
-        self._shadow_pool: ThreadPoolExecutor | None = None  # likewise
-        self._shadow_backlog = 0
-        self._shadow_failures_logged: set[str] = set()  # versions whose first failure is logged, not every one
-        self._admin_lock = asyncio.Lock()  # one model change at a time, so each reports the true "previous"
+        self._models = [_Model(m) for m in models]
         self.metrics = ServingMetrics()
+        self._route_models: dict[tuple[str, str], _Model] = {}  # an error on a model's route names its version
         self._routes: dict[tuple[str, str], Handler] = {
-            ("POST", "/predict"): self._predict_one,
-            ("POST", "/predict/batch"): self._predict_batch,
             ("GET", "/health"): self._health,
             ("GET", "/ready"): self._ready,
             ("GET", "/metrics"): self._metrics,
+            ("GET", "/models"): self._list_models,
+        }
+        for model in self._models:
+            self._mount(model_prefix(model.name), model)
+        if len(self._models) == 1:  # a single-model deployment answers at the root too
+            self._mount("", self._models[0])
+        self._paths = {path for _, path in self._routes}
+
+    def _mount(self, prefix: str, model: _Model) -> None:
+        handlers: dict[tuple[str, str], Callable[[_Model, Scope, Receive], Awaitable[_Reply]]] = {
+            ("POST", "/predict"): self._predict_one,
+            ("POST", "/predict/batch"): self._predict_batch,
             ("GET", "/version"): self._version,
             ("POST", "/admin/reload"): self._reload,
             ("POST", "/admin/rollback"): self._rollback,
@@ -139,7 +182,11 @@ class PredictionApp:
             ("POST", "/admin/shadow"): self._start_shadow,
             ("DELETE", "/admin/shadow"): self._end_shadow,
         }
-        self._paths = {path for _, path in self._routes}
+        for (method, path), handler in handlers.items():
+            self._routes[method, prefix + path] = functools.partial(handler, model)
+            self._route_models[method, prefix + path] = model
+        if prefix:
+            self._routes["GET", prefix + "/ready"] = functools.partial(self._ready_one, model)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -155,10 +202,10 @@ class PredictionApp:
                 raise RequestError(status, None, message)
             reply = await handler(scope, receive)
         except RequestError as exc:
-            reply = self._error(exc, self._current_version())
+            reply = self._error(exc, self._version_of(scope["method"], path))
         except Exception as exc:  # a bug: answer 500 in the usual shape and keep serving
             logger.exception("unhandled error on %s %s", scope["method"], path)
-            reply = self._error(RequestError(500, None, f"internal error: {type(exc).__name__}: {exc}"), self._current_version())
+            reply = self._error(RequestError(500, None, f"internal error: {type(exc).__name__}: {exc}"), self._version_of(scope["method"], path))
         headers = [(b"content-type", reply.content_type), (b"content-length", str(len(reply.body)).encode())]
         if reply.version is not None:
             headers.append((b"x-model-version", reply.version.encode()))
@@ -174,74 +221,71 @@ class PredictionApp:
             except Exception:  # the client has its answer; only the log can say what went wrong
                 logger.exception("post-response work on %s failed", path)
 
+    def _version_of(self, method: str, path: str) -> str | None:
+        """The champion version of the model whose route this is (None for shared routes)."""
+        model = self._route_models.get((method, path))
+        return model.current_version() if model is not None else None
+
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self._log = PredictionLogWriter(self._log_folder)
-                self._shadow_pool = ThreadPoolExecutor(SHADOW_THREADS, thread_name_prefix="shadow-scorer")
-                await self._load_at_startup()
+                for model in self._models:
+                    model.log = PredictionLogWriter(model.log_folder)
+                    model.shadow_pool = ThreadPoolExecutor(SHADOW_THREADS, thread_name_prefix=f"shadow-{model.name}")
+                await asyncio.gather(*(self._load_at_startup(model) for model in self._models))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._shadow_pool is not None:
-                    await asyncio.to_thread(self._shadow_pool.shutdown)
-                if self._log is not None:
-                    await asyncio.to_thread(self._log.close)
+                for model in self._models:
+                    if model.shadow_pool is not None:
+                        await asyncio.to_thread(model.shadow_pool.shutdown)
+                    if model.log is not None:
+                        await asyncio.to_thread(model.log.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _load_at_startup(self) -> None:
-        """Load the champion; a failure leaves the server up but not ready, so /ready can say why."""
+    async def _load_at_startup(self, model: _Model) -> None:
+        """Load the champion; a failure leaves the model up but not ready, so /ready can say why."""
         try:
-            scorer = await asyncio.to_thread(self._loader, None)
+            scorer = await asyncio.to_thread(model.loader, None)
         except Exception as exc:
-            self._load_error = f"could not load the champion model: {type(exc).__name__}: {exc}"
-            logger.error("%s; /predict answers 503 until POST /admin/reload succeeds", self._load_error)
+            model.load_error = f"could not load the champion of {model.name}: {type(exc).__name__}: {exc}"
+            logger.error("%s; its /predict answers 503 until POST /admin/reload succeeds", model.load_error)
             return
-        self._install(scorer)
+        self._install(model, scorer)
 
-    def _install(self, champion: Scorer) -> None:
-        if self._routing is None:
-            self._route(Routing(champion, self._sticky_keys))
+    def _install(self, model: _Model, champion: Scorer) -> None:
+        if model.routing is None:
+            self._route(model, Routing(champion, model.sticky_keys))
             return
-        routing, ended = self._routing.with_champion(champion)
+        routing, ended = model.routing.with_champion(champion)
         for sentence in ended:
-            logger.warning("%s", sentence)
-        self._route(routing)
+            logger.warning("%s: %s", model.name, sentence)
+        self._route(model, routing)
 
-    def _route(self, routing: Routing) -> None:
-        self._routing = routing  # the one atomic swap: readers see the old or the new routing, never a mix
+    def _route(self, model: _Model, routing: Routing) -> None:
+        model.routing = routing  # the one atomic swap: readers see the old or the new routing, never a mix
         canary = routing.canary
         self.metrics.set_model(
-            routing.champion.model_name,
+            model.name,
             routing.champion.version,
             canary=None if canary is None else (canary.version, routing.percent),
             shadow=None if routing.shadow is None else routing.shadow.version,
         )
 
-    def _current_version(self) -> str | None:
-        routing = self._routing
-        return routing.champion.version if routing is not None else None
-
-    def _serving(self) -> Routing:
-        routing = self._routing
-        if routing is None:
-            raise RequestError(503, None, f"no model loaded: {self._load_error}")
-        return routing
-
     # --- prediction --------------------------------------------------------------------------
 
-    async def _predict_one(self, scope: Scope, receive: Receive) -> _Reply:
-        return await self._predict(scope, receive, batch=False)
+    async def _predict_one(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
+        return await self._predict(model, scope, receive, batch=False)
 
-    async def _predict_batch(self, scope: Scope, receive: Receive) -> _Reply:
-        return await self._predict(scope, receive, batch=True)
+    async def _predict_batch(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
+        return await self._predict(model, scope, receive, batch=True)
 
-    async def _predict(self, scope: Scope, receive: Receive, *, batch: bool) -> _Reply:
+    async def _predict(self, model: _Model, scope: Scope, receive: Receive, *, batch: bool) -> _Reply:
         started = time.perf_counter()
-        routing, log = self._serving(), self._log  # read once: this request uses these models throughout
+        routing, log = model.serving(), model.log  # read once: this request uses these versions throughout
         if log is None:
             raise RequestError(503, None, "the server has not started")
         champion = routing.champion
@@ -258,7 +302,7 @@ class PredictionApp:
         except UnknownEntityError as exc:
             return self._error(RequestError(404, exc.field, str(exc)), label)
         except Exception as exc:  # labelled with the versions this request used, not whatever is current by now
-            logger.exception("%s v%s failed to score %d rows", champion.model_name, label, len(rows))
+            logger.exception("%s v%s failed to score %d rows", model.name, label, len(rows))
             return self._error(RequestError(500, None, f"scoring failed: {type(exc).__name__}: {exc}"), label)
         versions = [label] * len(rows) if len(groups) == 1 else _versions_by_row(groups, len(rows))
         latency_ms = (time.perf_counter() - started) * 1000.0
@@ -270,9 +314,9 @@ class PredictionApp:
             }
         else:
             doc = {"request_id": ids[0], "score": scores[0]}
-        doc["model_name"] = champion.model_name
+        doc["model_name"] = model.name
         doc["model_version"] = label
-        served = _Served(routing, groups, "/predict/batch" if batch else "/predict", ids, rows, scores, versions, latency_ms)
+        served = _Served(model, routing, groups, scope["path"], ids, rows, scores, versions, latency_ms)
         return _Reply(200, orjson.dumps(doc), label, after=functools.partial(self._record, served, log))
 
     async def _record(self, served: _Served, log: PredictionLogWriter) -> None:
@@ -280,15 +324,16 @@ class PredictionApp:
 
         With a shadow, the records are logged once the shadow has scored too, so one record holds both scores.
         """
+        model = served.model
         for scorer, idx in served.groups:
-            self.metrics.count_predictions(scorer.version, len(served.rows) if idx is None else len(idx))
+            self.metrics.count_predictions(model.name, scorer.version, len(served.rows) if idx is None else len(idx))
         ts = datetime.now(UTC)
         champion, shadow = served.routing.champion, served.routing.shadow
         records = [
             {
                 "request_id": request_id,
                 "ts": ts,
-                "model_name": champion.model_name,
+                "model_name": model.name,
                 "model_version": version,
                 "route": served.route,
                 "inputs": orjson.dumps(row).decode(),
@@ -300,94 +345,112 @@ class PredictionApp:
             for request_id, row, score, version in zip(served.ids, served.rows, served.scores, served.versions)
         ]
         if shadow is not None:
-            await self._shadow(shadow, served.rows, records)
+            await self._shadow(model, shadow, served.rows, records)
         for record in records:
             log.append(record)
 
-    async def _shadow(self, shadow: Scorer, rows: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
+    async def _shadow(self, model: _Model, shadow: Scorer, rows: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
         """Score the rows with the shadow and put its scores in the records, unless it is too far behind."""
         outcome = "skipped"
-        if self._shadow_backlog < MAX_SHADOW_BACKLOG and self._shadow_pool is not None:
-            self._shadow_backlog += 1
+        if model.shadow_backlog < MAX_SHADOW_BACKLOG and model.shadow_pool is not None:
+            model.shadow_backlog += 1
             alone: Groups = [(shadow, None)]
             try:
-                scores = await _score(alone, rows, self._shadow_pool)
+                scores = await _score(alone, rows, model.shadow_pool)
             except Exception:
                 outcome = "failed"
-                if shadow.version not in self._shadow_failures_logged:
-                    self._shadow_failures_logged.add(shadow.version)
+                if shadow.version not in model.shadow_failures_logged:
+                    model.shadow_failures_logged.add(shadow.version)
                     logger.exception("shadow version %s failed to score (logged once; see mlops_shadow_predictions_total)", shadow.version)
             else:
                 outcome = "scored"
                 for record, score in zip(records, scores):
                     record["shadow_score"] = score
             finally:
-                self._shadow_backlog -= 1
-        self.metrics.count_shadow(shadow.version, outcome, len(rows))
+                model.shadow_backlog -= 1
+        self.metrics.count_shadow(model.name, shadow.version, outcome, len(rows))
 
     # --- probes ------------------------------------------------------------------------------
 
     async def _health(self, scope: Scope, receive: Receive) -> _Reply:
-        return _Reply(200, b'{"status":"ok"}', self._current_version())
+        return _Reply(200, b'{"status":"ok"}', None)
 
     async def _ready(self, scope: Scope, receive: Receive) -> _Reply:
-        routing = self._routing
-        if routing is None:
-            raise RequestError(503, None, f"not ready: {self._load_error}")
-        champion = routing.champion
-        body = {"status": "ready", "model_name": champion.model_name, "model_version": champion.version}
-        return _Reply(200, orjson.dumps(body), champion.version)
+        """200 once every model has a champion loaded; 503 naming the ones that have not and why."""
+        waiting = [f"{m.name}: {m.load_error}" for m in self._models if m.routing is None]
+        if waiting:
+            raise RequestError(503, None, "not ready: " + "; ".join(waiting))
+        versions = {m.name: m.current_version() for m in self._models}
+        body: dict[str, Any] = {"status": "ready", "models": versions}
+        if len(self._models) == 1:
+            body |= {"model_name": self._models[0].name, "model_version": self._models[0].current_version()}
+        return _Reply(200, orjson.dumps(body), self._models[0].current_version() if len(self._models) == 1 else None)
 
-    async def _version(self, scope: Scope, receive: Receive) -> _Reply:
-        routing = self._serving()
+    async def _ready_one(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
+        if model.routing is None:
+            raise RequestError(503, None, f"not ready: {model.load_error}")
+        body = {"status": "ready", "model_name": model.name, "model_version": model.current_version()}
+        return _Reply(200, orjson.dumps(body), model.current_version())
+
+    async def _list_models(self, scope: Scope, receive: Receive) -> _Reply:
+        """Every model this server answers for, with its routes and the versions in service."""
+        doc = {
+            m.name: {"url": model_prefix(m.name), "fields": [_describe(spec) for spec in m.routing.champion.fields], **m.routing.state()}
+            if m.routing is not None else {"url": model_prefix(m.name), "model_version": None, "error": m.load_error}
+            for m in self._models
+        }  # fmt: skip
+        return _Reply(200, orjson.dumps({"models": doc}), None)
+
+    async def _version(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
+        routing = model.serving()
         return _Reply(200, orjson.dumps(routing.state()), routing.champion.version)
 
     async def _metrics(self, scope: Scope, receive: Receive) -> _Reply:
-        return _Reply(200, self.metrics.render().encode(), self._current_version(), METRICS_CONTENT_TYPE.encode())
+        return _Reply(200, self.metrics.render().encode(), None, METRICS_CONTENT_TYPE.encode())
 
     # --- admin -------------------------------------------------------------------------------
 
-    async def _reload(self, scope: Scope, receive: Receive) -> _Reply:
+    async def _reload(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
         """Serve a given version, or the registry's current champion when the body names none."""
         self._authorize(scope)
         doc = _admin_doc(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES))
-        return await self._swap_champion(_optional_version(doc))
+        return await self._swap_champion(model, _optional_version(doc))
 
-    async def _rollback(self, scope: Scope, receive: Receive) -> _Reply:
+    async def _rollback(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
         """Follow the registry's champion alias, which ``mlops rollback`` has just moved back."""
         self._authorize(scope)
-        return await self._swap_champion(None)
+        return await self._swap_champion(model, None)
 
-    async def _swap_champion(self, version: str | None) -> _Reply:
-        """Load on a worker thread, then swap in; the old model keeps serving if the load fails."""
-        async with self._admin_lock:
-            previous = self._current_version()
-            scorer = await self._load(version)
-            self._install(scorer)
-        body = {"model_name": scorer.model_name, "model_version": scorer.version, "previous": previous}
+    async def _swap_champion(self, model: _Model, version: str | None) -> _Reply:
+        """Load on a worker thread, then swap in; the old version keeps serving if the load fails."""
+        async with model.admin_lock:
+            previous = model.current_version()
+            scorer = await self._load(model, version)
+            self._install(model, scorer)
+        body = {"model_name": model.name, "model_version": scorer.version, "previous": previous}
         return _Reply(200, orjson.dumps(body), scorer.version)
 
-    async def _start_canary(self, scope: Scope, receive: Receive) -> _Reply:
-        """Send ``percent``% of applicants to ``version`` (0 ends the canary); a new percent keeps the loaded model."""
+    async def _start_canary(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
+        """Send ``percent``% of callers to ``version`` (0 ends the canary); a new percent keeps the loaded model."""
         self._authorize(scope)
         doc = _admin_doc(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES))
         percent = _percent_of(doc)
         if percent == 0:
-            return await self._change(_without_canary)
+            return await self._change(model, _without_canary)
         version = _required_version(doc)
 
         async def change(routing: Routing) -> Routing:
             if routing.canary is not None and routing.canary.version == version:
                 return routing.with_canary(routing.canary, percent)
-            return routing.with_canary(await self._challenger(routing, version), percent)
+            return routing.with_canary(await self._challenger(model, routing, version), percent)
 
-        return await self._change(change)
+        return await self._change(model, change)
 
-    async def _end_canary(self, scope: Scope, receive: Receive) -> _Reply:
+    async def _end_canary(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
         self._authorize(scope)
-        return await self._change(_without_canary)
+        return await self._change(model, _without_canary)
 
-    async def _start_shadow(self, scope: Scope, receive: Receive) -> _Reply:
+    async def _start_shadow(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
         """Have ``version`` score every request too, for the log only; the champion still answers."""
         self._authorize(scope)
         version = _required_version(_admin_doc(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES)))
@@ -395,38 +458,38 @@ class PredictionApp:
         async def change(routing: Routing) -> Routing:
             if routing.shadow is not None and routing.shadow.version == version:
                 return routing
-            return routing.with_shadow(await self._challenger(routing, version))
+            return routing.with_shadow(await self._challenger(model, routing, version))
 
-        return await self._change(change)
+        return await self._change(model, change)
 
-    async def _end_shadow(self, scope: Scope, receive: Receive) -> _Reply:
+    async def _end_shadow(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
         self._authorize(scope)
-        return await self._change(_without_shadow)
+        return await self._change(model, _without_shadow)
 
-    async def _change(self, change: Callable[[Routing], Awaitable[Routing]]) -> _Reply:
+    async def _change(self, model: _Model, change: Callable[[Routing], Awaitable[Routing]]) -> _Reply:
         """Apply one change to the routing under the admin lock; the reply is the new state, as /version shows it."""
-        async with self._admin_lock:
-            routing = await change(self._serving())
-            self._route(routing)
+        async with model.admin_lock:
+            routing = await change(model.serving())
+            self._route(model, routing)
         return _Reply(200, orjson.dumps(routing.state()), routing.champion.version)
 
-    async def _challenger(self, routing: Routing, version: str) -> Scorer:
+    async def _challenger(self, model: _Model, routing: Routing, version: str) -> Scorer:
         """A version to compare with the champion: loaded, distinct from it, and able to take its requests."""
         if version == routing.champion.version:
             raise RequestError(409, "version", f"version {version} is the champion already")
-        scorer = await self._load(version)
+        scorer = await self._load(model, version)
         if (reason := incompatibility(routing.champion, scorer)) is not None:
             raise RequestError(409, "version", reason)
         return scorer
 
-    async def _load(self, version: str | None) -> Scorer:
-        """``loader(version)`` off the event loop; a failure is a 500 that says the old models still serve."""
+    async def _load(self, model: _Model, version: str | None) -> Scorer:
+        """``loader(version)`` off the event loop; a failure is a 500 that says the old versions still serve."""
         try:
-            return await asyncio.to_thread(self._loader, version)
+            return await asyncio.to_thread(model.loader, version)
         except Exception as exc:
             what = f"version {version}" if version is not None else "the current champion"
-            logger.exception("loading %s failed", what)
-            previous = self._current_version()
+            logger.exception("%s: loading %s failed", model.name, what)
+            previous = model.current_version()
             kept = f"still serving version {previous}" if previous is not None else "still no model loaded"
             raise RequestError(
                 500, "version" if version is not None else None, f"could not load {what}: {type(exc).__name__}: {exc}; {kept}"
@@ -467,6 +530,11 @@ class PredictionApp:
     def _error(exc: RequestError, version: str | None) -> _Reply:
         body = {"error": {"status": exc.status, "field": exc.field, "message": exc.message}}
         return _Reply(exc.status, orjson.dumps(body), version)
+
+
+def _describe(spec: FieldSpec) -> dict[str, Any]:
+    """A request field as `GET /models` lists it: name, JSON kind and the values it may take."""
+    return {k: v for k, v in asdict(spec).items() if v is not None and v is not False}
 
 
 def _versions_by_row(groups: Groups, n: int) -> list[str]:

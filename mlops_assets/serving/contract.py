@@ -19,7 +19,8 @@ FIELD_KINDS = ("int", "float", "str")
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One request field: its JSON type and the values it may take (bounds are inclusive).
+    """One request field: its JSON type and the values it may take (bounds are inclusive,
+    the minimum exclusive with ``exclusive_minimum``).
 
     ``nullable`` lets a client send null for a value the model takes as missing (NaN).
     """
@@ -28,8 +29,9 @@ class FieldSpec:
     kind: str  # "int" | "float" | "str"
     minimum: float | None = None
     maximum: float | None = None
-    choices: tuple[str, ...] | None = None
+    choices: tuple[object, ...] | None = None
     nullable: bool = False
+    exclusive_minimum: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:

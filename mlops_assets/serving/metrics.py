@@ -29,17 +29,15 @@ class _Histogram:
 
 class ServingMetrics:
     """Request counts by route and status, errors, latency per route, predictions and shadow scores by
-    version, and which versions serve: the champion, a canary with its percent, a shadow."""
+    model and version, and which versions serve each model: the champion, a canary with its percent, a shadow."""
 
     def __init__(self) -> None:
         self._requests: defaultdict[tuple[str, int], int] = defaultdict(int)
         self._errors: defaultdict[tuple[str, int], int] = defaultdict(int)
-        self._predictions: defaultdict[str, int] = defaultdict(int)
+        self._predictions: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._latency: defaultdict[str, _Histogram] = defaultdict(_Histogram)
-        self._shadow: defaultdict[tuple[str, str], int] = defaultdict(int)
-        self._model: tuple[str, str] | None = None
-        self._canary: tuple[str, float] | None = None
-        self._shadow_version: str | None = None
+        self._shadow: defaultdict[tuple[str, str, str], int] = defaultdict(int)
+        self._models: dict[str, tuple[str, tuple[str, float] | None, str | None]] = {}  # name -> (version, canary, shadow)
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         """Count one finished request (``route`` is the route template, never the raw path)."""
@@ -48,19 +46,17 @@ class ServingMetrics:
             self._errors[route, status] += 1
         self._latency[route].observe(seconds)
 
-    def count_predictions(self, version: str, n: int) -> None:
-        """Rows scored, by model version (a batch request counts each of its rows)."""
-        self._predictions[version] += n
+    def count_predictions(self, model: str, version: str, n: int) -> None:
+        """Rows scored, by model and version (a batch request counts each of its rows)."""
+        self._predictions[model, version] += n
 
-    def count_shadow(self, version: str, outcome: str, n: int) -> None:
+    def count_shadow(self, model: str, version: str, outcome: str, n: int) -> None:
         """Rows the shadow was asked to score: ``outcome`` is scored, failed or skipped (it was behind)."""
-        self._shadow[version, outcome] += n
+        self._shadow[model, version, outcome] += n
 
     def set_model(self, name: str, version: str, *, canary: tuple[str, float] | None = None, shadow: str | None = None) -> None:
-        """The champion, plus the canary (version, percent) and the shadow version when there are any."""
-        self._model = (name, version)
-        self._canary = canary
-        self._shadow_version = shadow
+        """A model's champion, plus the canary (version, percent) and the shadow version when there are any."""
+        self._models[name] = (version, canary, shadow)
 
     def render(self) -> str:
         """The exposition text, ready to serve at /metrics."""
@@ -77,16 +73,19 @@ class ServingMetrics:
             f'mlops_request_errors_total{{route="{_esc(r)}",status="{s}"}} {n}' for (r, s), n in sorted(self._errors.items())
         ]
         out += [
-            "# HELP mlops_predictions_total Rows scored, by model version.",
+            "# HELP mlops_predictions_total Rows scored, by model and version.",
             "# TYPE mlops_predictions_total counter",
         ]
-        out += [f'mlops_predictions_total{{version="{_esc(v)}"}} {n}' for v, n in sorted(self._predictions.items())]
         out += [
-            "# HELP mlops_shadow_predictions_total Rows sent to the shadow model, by version and outcome (scored, failed, skipped).",
+            f'mlops_predictions_total{{model="{_esc(m)}",version="{_esc(v)}"}} {n}' for (m, v), n in sorted(self._predictions.items())
+        ]
+        out += [
+            "# HELP mlops_shadow_predictions_total Rows sent to the shadow model, by model, version and outcome (scored, failed, skipped).",
             "# TYPE mlops_shadow_predictions_total counter",
         ]
         out += [
-            f'mlops_shadow_predictions_total{{version="{_esc(v)}",outcome="{o}"}} {n}' for (v, o), n in sorted(self._shadow.items())
+            f'mlops_shadow_predictions_total{{model="{_esc(m)}",version="{_esc(v)}",outcome="{o}"}} {n}'
+            for (m, v, o), n in sorted(self._shadow.items())
         ]
         out += [
             "# HELP mlops_request_duration_seconds Time from request received to response ready.",
@@ -101,30 +100,27 @@ class ServingMetrics:
                 out.append(f'mlops_request_duration_seconds_bucket{{{label},le="{le}"}} {cumulative}')
             out.append(f"mlops_request_duration_seconds_sum{{{label}}} {hist.total!r}")
             out.append(f"mlops_request_duration_seconds_count{{{label}}} {hist.n}")
+        models = sorted(self._models.items())
         out += [
-            "# HELP mlops_served_model_version Registry version of the model being served.",
+            "# HELP mlops_served_model_version Registry version of the champion each model serves.",
             "# TYPE mlops_served_model_version gauge",
         ]
-        if self._model is None:
-            return "\n".join(out) + "\n"
-        name, version = self._model
-        model = f'model="{_esc(name)}"'
-        out.append(f"mlops_served_model_version{{{model}}} {_version_number(version)}")
+        out += [f'mlops_served_model_version{{model="{_esc(name)}"}} {_version_number(version)}' for name, (version, _, _) in models]
         out += [
-            "# HELP mlops_canary_percent Share of applicants (percent) routed to the canary version; 0 without a canary.",
+            "# HELP mlops_canary_percent Share of callers (percent) routed to the canary version; 0 without a canary.",
             "# TYPE mlops_canary_percent gauge",
-            f"mlops_canary_percent{{{model}}} {self._canary[1] if self._canary is not None else 0}",
+        ]
+        out += [f'mlops_canary_percent{{model="{_esc(name)}"}} {canary[1] if canary else 0}' for name, (_, canary, _) in models]
+        out += [
             "# HELP mlops_canary_model_version Registry version of the canary, while there is one.",
             "# TYPE mlops_canary_model_version gauge",
         ]
-        if self._canary is not None:
-            out.append(f"mlops_canary_model_version{{{model}}} {_version_number(self._canary[0])}")
+        out += [f'mlops_canary_model_version{{model="{_esc(name)}"}} {_version_number(canary[0])}' for name, (_, canary, _) in models if canary]
         out += [
             "# HELP mlops_shadow_model_version Registry version of the shadow, while there is one.",
             "# TYPE mlops_shadow_model_version gauge",
         ]
-        if self._shadow_version is not None:
-            out.append(f"mlops_shadow_model_version{{{model}}} {_version_number(self._shadow_version)}")
+        out += [f'mlops_shadow_model_version{{model="{_esc(name)}"}} {_version_number(shadow)}' for name, (_, _, shadow) in models if shadow]
         return "\n".join(out) + "\n"
 
 

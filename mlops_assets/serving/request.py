@@ -104,15 +104,19 @@ def _check(item: dict[str, Any], spec: FieldSpec, where: str) -> Any:
     if spec.choices is not None and value not in spec.choices:
         raise RequestError(422, where, f"{where} must be one of {', '.join(map(repr, spec.choices))}, got {value!r}")
     low, high = spec.minimum, spec.maximum
-    if spec.kind != "str" and ((low is not None and value < low) or (high is not None and value > high)):
-        raise RequestError(422, where, f"{where} must be {_range(low, high)}, got {value!r}")
+    if spec.kind != "str":
+        below = low is not None and (value <= low if spec.exclusive_minimum else value < low)
+        if below or (high is not None and value > high):
+            raise RequestError(422, where, f"{where} must be {_range(low, high, spec.exclusive_minimum)}, got {value!r}")
     return value
 
 
-def _range(low: float | None, high: float | None) -> str:
+def _range(low: float | None, high: float | None, exclusive: bool = False) -> str:
     if low is not None and high is not None:
-        return f"between {_num(low)} and {_num(high)}"
-    return f">= {_num(low)}" if low is not None else f"<= {_num(high)}"
+        return f"above {_num(low)} and at most {_num(high)}" if exclusive else f"between {_num(low)} and {_num(high)}"
+    if low is not None:
+        return f"{'>' if exclusive else '>='} {_num(low)}"
+    return f"<= {_num(high)}"
 
 
 def _num(bound: float | None) -> str:

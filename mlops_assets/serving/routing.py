@@ -1,12 +1,12 @@
-"""Which model answers a request: the champion, a sticky canary share of applicants, and a shadow.
+"""Which model answers a request: the champion, a sticky canary share of callers, and a shadow.
 
 A ``Routing`` is immutable and the app swaps it whole, so one request reads one consistent
 set of models however the admin routes change it meanwhile.
 
-The canary share is decided by a stable hash of the request's sticky keys (the applicant),
-not by a coin flip, so an applicant who asks twice gets the same model twice; the hash is
-salted with the canary version, so each new canary tries a different share of applicants,
-and raising the percent only adds applicants (a bucket below 10% is also below 20%).
+The canary share is decided by a stable hash of the request's sticky keys (the caller),
+not by a coin flip, so a caller who asks twice gets the same model twice; the hash is
+salted with the canary version, so each new canary tries a different share of callers,
+and raising the percent only adds callers (a bucket below 10% is also below 20%).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any
 from mlops_assets.serving.contract import FieldSpec, Scorer
 
 BUCKETS = 10_000  # basis points, so a percent may have two decimals
-DEFAULT_STICKY_KEYS = ("dob_ssn",)  # the credit applicant; fields a scorer lacks are skipped
 
 Groups = list[tuple[Scorer, list[int] | None]]
 """Rows by the scorer that takes them: row indices, or None for every row."""
@@ -43,10 +42,10 @@ def incompatibility(champion: Scorer, challenger: Scorer) -> str | None:
 
 @dataclass(frozen=True)
 class Routing:
-    """The champion, an optional canary taking ``percent``% of applicants, and an optional shadow."""
+    """The champion, an optional canary taking ``percent``% of callers, and an optional shadow."""
 
     champion: Scorer
-    configured_keys: tuple[str, ...] = DEFAULT_STICKY_KEYS
+    configured_keys: tuple[str, ...] = ()  # the model spec's sticky keys; fields a scorer lacks are skipped
     canary: Scorer | None = None
     percent: float = 0.0
     shadow: Scorer | None = None
@@ -57,7 +56,7 @@ class Routing:
         object.__setattr__(self, "sticky_keys", tuple(k for k in self.configured_keys if k in names))
 
     def pick(self, row: dict[str, Any], request_id: str) -> Scorer:
-        """The scorer for one validated row: the canary for its share of applicants, else the champion."""
+        """The scorer for one validated row: the canary for its share of callers, else the champion."""
         canary = self.canary
         if canary is None:
             return self.champion

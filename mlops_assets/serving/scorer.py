@@ -1,8 +1,8 @@
 """The real Scorer: a registry version's native model fed from the Feast online store.
 
 Request fields and their bounds come from the same places training uses: the feature
-service's request source (names) and the validation rules (ranges, categories), so the
-endpoint accepts exactly what a validated batch would.
+service's request sources and entity keys (names) and the source's contract (types, ranges,
+categories), so the endpoint accepts exactly what a validated batch would.
 """
 
 from __future__ import annotations
@@ -13,26 +13,33 @@ from typing import Any
 from mlops_assets.errors import ConfigurationError, ModelNotFoundError
 from mlops_assets.features.online import OnlineFeatureReader
 from mlops_assets.profile import Profile
-from mlops_assets.schema import APPLICATION_COLUMNS
+from mlops_assets.serving.app import ModelEndpoint
 from mlops_assets.serving.contract import FieldSpec, ScorerLoader
 from mlops_assets.serving.native_model import NativeModel
-from mlops_assets.specs import ModelSpec
+from mlops_assets.specs.model import ModelSpec
+from mlops_assets.specs.source import SourceSpec
 from mlops_assets.training.model_io import FEATURES_TAG, FLAVOR_TAG, load_trained
 from mlops_assets.training.trainers import TrainedModel
-from mlops_assets.validated.expectations import BETWEEN, IN_SET, RULES
-
-_KINDS = {"int64": "int", "float64": "float", "object": "str"}
 
 
-def field_specs(names: list[str]) -> tuple[FieldSpec, ...]:
-    """Request fields typed by the application contract and bounded by the validation rules."""
-    limits: dict[str, dict[str, Any]] = {}
-    for rule in RULES:
-        if rule.expectation == BETWEEN and rule.bounds:
-            limits[rule.column] = {"minimum": rule.bounds[0], "maximum": rule.bounds[1]}
-        elif rule.expectation == IN_SET:
-            limits[rule.column] = {"choices": rule.allowed}
-    return tuple(FieldSpec(name, _KINDS[APPLICATION_COLUMNS[name]], **limits.get(name, {})) for name in names)
+def field_specs(source: SourceSpec, names: list[str]) -> tuple[FieldSpec, ...]:
+    """Request fields typed and bounded by the source's contract: what a validated batch would accept."""
+    fields = []
+    for name in names:
+        try:
+            column = source.column(name)
+        except KeyError:
+            raise ConfigurationError(
+                f"request field {name!r} (an entity key or a request-source field of the feature service) is not a column "
+                f"of source {source.name!r}; add it to the source's contract"
+            ) from None
+        if column.kind == "timestamp":
+            raise ConfigurationError(f"request field {name!r} of source {source.name!r} is a timestamp; the endpoint takes numbers and strings")
+        fields.append(FieldSpec(
+            name, column.kind, minimum=column.minimum, maximum=column.maximum, exclusive_minimum=column.strict_min,
+            choices=tuple(column.allowed) if column.allowed else None, nullable=column.nullable,
+        ))  # fmt: skip
+    return tuple(fields)
 
 
 class FeastScorer:
@@ -44,8 +51,7 @@ class FeastScorer:
         self.model_name = spec.name
         self.version = version
         self._model = NativeModel(model)
-        required = [key for key in spec.entity_keys if key not in spec.optional_entity_keys]
-        self._reader = OnlineFeatureReader(store, spec.feature_service, required_keys=required)
+        self._reader = OnlineFeatureReader(store, spec.feature_service, required_keys=spec.required_entity_keys)
         self.inline = self._reader.local  # a local SQLite read is cheaper than a thread hop; a network read is not
         missing = sorted(set(model.features) - set(self._reader.features))
         if missing:
@@ -53,7 +59,7 @@ class FeastScorer:
                 f"{spec.name} v{version} needs features {missing} that feature service {spec.feature_service!r} "
                 "does not serve: the model was trained on another feature service"
             )
-        self.fields = field_specs([*dict.fromkeys([*request_columns(store, spec.feature_service), *spec.entity_keys])])
+        self.fields = field_specs(spec.source, [*dict.fromkeys([*request_columns(store, spec.feature_service), *spec.entity_keys])])
 
     def score(self, rows: list[dict[str, Any]]) -> list[float]:
         if len(rows) == 1:  # most requests: no matrix, straight to the model's single-row path
@@ -81,3 +87,10 @@ def scorer_loader(profile: Profile, spec: ModelSpec) -> ScorerLoader:
         return FeastScorer(spec=spec, version=str(found.version), model=model, store=feast.store())
 
     return load
+
+
+def model_endpoint(profile: Profile, spec: ModelSpec) -> ModelEndpoint:
+    """What the server needs to answer for ``spec``: its loader, prediction log folder and sticky keys."""
+    from resources.serving import prediction_log_folder
+
+    return ModelEndpoint(spec.name, scorer_loader(profile, spec), prediction_log_folder(profile.serving_root, spec.name), spec.sticky_keys)

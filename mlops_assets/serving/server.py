@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -64,25 +64,25 @@ def _config(app: Any, host: str, port: int) -> uvicorn.Config:
     )
 
 
-def serve(app: Any, *, host: str = "127.0.0.1", port: int = 8765, state_file: Path | None = None) -> None:
-    """Serve until SIGINT/SIGTERM; ``state_file`` tells other processes (the CLI, Dagster) where we listen.
+def serve(app: Any, *, host: str = "127.0.0.1", port: int = 8765, state_files: Mapping[str, Path] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM; ``state_files`` (model name -> path) tell other processes (the CLI,
+    Dagster) where each model's routes listen.
 
     As uvicorn does, a SIGTERM is re-raised after the graceful shutdown, so the process then
-    exits by that signal; the state file is already gone by then. Once the app has loaded,
-    ``settle_heap`` runs before the state file says where to send requests.
+    exits by that signal; the state files are already gone by then. Once the app has loaded,
+    ``settle_heap`` runs before the state files say where to send requests.
     """
-    wrote_state = False
+    written: list[Path] = []
 
     def on_started(bound_host: str, bound_port: int) -> None:
-        nonlocal wrote_state
         settle_heap()
-        if state_file is not None:
-            _write_state(state_file, bound_host, bound_port)
-            wrote_state = True
+        for model, path in (state_files or {}).items():
+            _write_state(path, bound_host, bound_port, model)
+            written.append(path)
 
     def on_stopped() -> None:
-        if wrote_state and state_file is not None:
-            state_file.unlink(missing_ok=True)
+        while written:
+            written.pop().unlink(missing_ok=True)
 
     try:
         _Server(_config(app, host, port), on_started, on_stopped).run()
@@ -104,12 +104,16 @@ def settle_heap() -> None:
     gc.enable()
 
 
-def _write_state(path: Path, host: str, port: int) -> None:
+def _write_state(path: Path, host: str, port: int, model: str) -> None:
+    from mlops_assets.serving.app import model_prefix
+
     state = {
         "pid": os.getpid(),
         "host": host,
         "port": port,
-        "url": f"http://{host}:{port}",
+        "server": f"http://{host}:{port}",
+        "url": f"http://{host}:{port}{model_prefix(model)}",
+        "model": model,
         "started_at": datetime.now(UTC).isoformat(),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

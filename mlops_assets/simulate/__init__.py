@@ -1,28 +1,15 @@
-"""The data simulator: replays real or synthetic loans into the landing zone, day by day."""
+"""The replay: lands a source's events and delayed labels into the landing zone, day by day."""
 
 from __future__ import annotations
 
-from mlops_assets.simulate.landing import LandingSummary, landed_days, landing_path, write_landing
-from mlops_assets.simulate.sources import (
-    LabelModel,
-    Population,
-    SourceTables,
-    SyntheticParams,
+from mlops_assets.simulate.landing import (
+    LandingSummary,
+    ReplayTables,
     conform,
-    load_credit_risk,
-    synthetic_source,
+    land_together,
+    landed_days,
+    landing_path,
+    write_landing,
 )
 
-__all__ = [
-    "LabelModel",
-    "LandingSummary",
-    "Population",
-    "SourceTables",
-    "SyntheticParams",
-    "conform",
-    "landed_days",
-    "landing_path",
-    "load_credit_risk",
-    "synthetic_source",
-    "write_landing",
-]
+__all__ = ["LandingSummary", "ReplayTables", "conform", "land_together", "landed_days", "landing_path", "write_landing"]

@@ -12,7 +12,7 @@ from mlops_assets.monitoring.drift import build_profile
 from mlops_assets.monitoring.assets import PROFILE_ARTIFACT
 from mlops_assets.features.retrieval import model_inputs
 from mlops_assets.provenance import git_sha, trigger
-from mlops_assets.specs import ModelSpec
+from mlops_assets.specs.model import ModelSpec
 from mlops_assets.training.model_io import log_trained, version_tags
 from mlops_assets.training.split import HOLDOUT, SPLIT, TRAIN, frame_fingerprint, recency_weights, time_split
 from resources.feast import FeastResource, feature_columns
@@ -20,6 +20,13 @@ from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
 
 GROUP = "training"
+
+
+def mlflow_module() -> Any:
+    """The mlflow module, imported when a step needs it (it takes seconds to import)."""
+    import mlflow
+
+    return mlflow
 
 
 def events_table(key: dg.AssetKey) -> tuple[str, ...]:
@@ -30,6 +37,8 @@ def events_table(key: dg.AssetKey) -> tuple[str, ...]:
 def training_set_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.model_key(spec.name, "training_set"),
+        owners=list(spec.owners),
+        tags=spec.asset_tags,
         deps=[spec.events, keys.FEATURE_VIEWS],
         group_name=GROUP,
         kinds={"feast", "parquet"},
@@ -70,6 +79,8 @@ def training_set_asset(spec: ModelSpec) -> dg.AssetsDefinition:
 def candidate_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.model_key(spec.name, "candidate_model"),
+        owners=list(spec.owners),
+        tags=spec.asset_tags,
         deps=[keys.model_key(spec.name, "training_set")],
         group_name=GROUP,
         kinds={"lightgbm", "mlflow"},
@@ -97,16 +108,18 @@ def candidate_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "trigger": trigger(context),
             **{f"data_window.{k}": v for k, v in meta["window"].items()},
         }
-        mlflow.set_tags(tags)
-        mlflow.log_params({f"model.{k}": v for k, v in model.params.items()})
-        mlflow.log_metrics({"train_rows": len(train), "features": len(features)})
-        mlflow.log_params({"recency_half_life_days": spec.recency_half_life_days, "holdout_days": spec.holdout_days})
-        # drift is measured against this later, without reading the training data again
-        mlflow.log_text(build_profile(train, features).to_json(), PROFILE_ARTIFACT)
-        info = log_trained(model, name="model", example=train, registered_model=spec.registered_model)
-        baseline_info = log_trained(baseline, name="baseline", example=train)
+        mlflow.set_tag(f"models.{spec.name}", "trained")  # the Dagster run's MLflow run lists the models it trained
+        with mlflow_module().start_run(run_name=spec.name, nested=True, tags=tags) as run:  # one child run per model
+            log = mlflow_module()
+            log.log_params({f"model.{k}": v for k, v in model.params.items()})
+            log.log_metrics({"train_rows": len(train), "features": len(features)})
+            log.log_params({"recency_half_life_days": spec.recency_half_life_days, "holdout_days": spec.holdout_days})
+            # drift is measured against this later, without reading the training data again
+            log.log_text(build_profile(train, features).to_json(), PROFILE_ARTIFACT)
+            info = log_trained(model, name="model", example=train, registered_model=spec.registered_model)
+            baseline_info = log_trained(baseline, name="baseline", example=train)
         version = str(info.registered_model_version)
-        run_id = mlflow.active_run().info.run_id
+        run_id = run.info.run_id
         registry.tag_version(spec.registered_model, version, {
             **tags, **version_tags(model), "baseline_uri": baseline_info.model_uri, "baseline_flavor": baseline.flavor,
             "reference_profile": f"runs:/{run_id}/{PROFILE_ARTIFACT}",

@@ -1,4 +1,4 @@
-"""Validated applications: Great Expectations decides, bad rows go to quarantine with the reason.
+"""Validated events of a source: Great Expectations decides, bad rows go to quarantine with the reason.
 
 The check is blocking: when a day's batch fails (schema break, or too many bad rows),
 nothing downstream runs in that run, so a bad batch can never reach training or the
@@ -6,28 +6,32 @@ endpoint, and the previous champion keeps serving.
 """
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import pandas as pd
+from dagster import AssetExecutionContext
 
-from mlops_assets import keys
-from mlops_assets.partitions import daily, single_run
-from mlops_assets.schema import APPLICATION_COLUMNS
-from mlops_assets.validated.validate import validate_applications
-from resources.lake import LakeResource
+from mlops_assets.partitions import single_run
+from mlops_assets.specs.source import SourceSpec
+from mlops_assets.validated.validate import validate_batch
+from resources.lake import LakeResource, empty_frame
 
 GROUP = "validated"
-CHECK = "applications_meet_expectations"
 
 
 class ValidationConfig(dg.Config):
-    max_reject_fraction: float = 0.10
+    """Run config: the share of bad rows above which a whole day is rejected (default: the source's)."""
+
+    max_reject_fraction: float | None = None
 
 
-def _conform(frame: pd.DataFrame) -> pd.DataFrame:
+def check_name(source: SourceSpec) -> str:
+    return f"{source.name}_meet_expectations"
+
+
+def _conform(frame: pd.DataFrame, contract: dict[str, str]) -> pd.DataFrame:
     """Valid rows in the contract's column order and dtypes, so every partition has one schema."""
     if frame.empty:
-        return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in APPLICATION_COLUMNS.items()})
-    return frame.loc[:, list(APPLICATION_COLUMNS)].astype(APPLICATION_COLUMNS)
+        return empty_frame(contract)
+    return frame.loc[:, list(contract)].astype(contract)
 
 
 def _storable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -35,53 +39,61 @@ def _storable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({name: "string" for name in frame.columns if frame[name].dtype == object})
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(keys.VALIDATED_APPLICATIONS, deps=[keys.RAW_APPLICATIONS], group_name=GROUP, kinds={"great_expectations", "parquet"},
-                     description="Applications that passed every expectation, in the contract's schema."),
-        dg.AssetSpec(keys.QUARANTINED_APPLICATIONS, deps=[keys.RAW_APPLICATIONS], group_name=GROUP, kinds={"parquet"},
-                     description="Rejected rows, kept with the reason and the failed expectation (nothing is dropped)."),
-    ],
-    check_specs=[dg.AssetCheckSpec(CHECK, asset=keys.VALIDATED_APPLICATIONS, blocking=True,
-                                   description="Great Expectations suite for applications (schema, ranges, categories, nulls)")],
-    partitions_def=daily,
-    backfill_policy=single_run,
-)
-def validated_applications(context: AssetExecutionContext, config: ValidationConfig, lake: LakeResource):
-    failed_days: dict[str, str] = {}
-    totals = {"valid": 0, "quarantined": 0}
-    failed_expectations: dict[str, int] = {}
-    for day in context.partition_keys:
-        raw = lake.read_partition("raw_applications", day)
-        outcome = validate_applications(raw, max_reject_fraction=config.max_reject_fraction)
-        valid = _conform(outcome.valid)
-        lake.write_partition(valid, "validated_applications", day)
-        lake.write_partition(_storable(outcome.quarantined), "quarantined_applications", day)
-        totals["valid"] += len(valid)
-        totals["quarantined"] += len(outcome.quarantined)
-        for result in outcome.expectations:
-            if not result.success:
-                failed_expectations[result.name] = failed_expectations.get(result.name, 0) + result.unexpected_count
-        if not outcome.passed:
-            failed_days[day] = outcome.summary
-            context.log.error(f"validated_applications[{day}]: {outcome.summary}")
-    yield dg.MaterializeResult(
-        asset_key=keys.VALIDATED_APPLICATIONS,
-        metadata={"rows": dg.MetadataValue.int(totals["valid"]), "path": dg.MetadataValue.path(str(lake.path("validated_applications")))},
-    )
-    yield dg.MaterializeResult(
-        asset_key=keys.QUARANTINED_APPLICATIONS,
-        metadata={"rows": dg.MetadataValue.int(totals["quarantined"]), "path": dg.MetadataValue.path(str(lake.path("quarantined_applications")))},
-    )
-    yield dg.AssetCheckResult(
-        check_name=CHECK,
-        asset_key=keys.VALIDATED_APPLICATIONS,
-        passed=not failed_days,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description="; ".join(f"{day}: {why}" for day, why in failed_days.items())[:2000] or "all days passed",
-        metadata={
-            "failed_days": dg.MetadataValue.int(len(failed_days)),
-            "quarantined_rows": dg.MetadataValue.int(totals["quarantined"]),
-            "failed_expectations": dg.MetadataValue.json(failed_expectations),
-        },
-    )
+def validated_asset(source: SourceSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    valid_key, quarantine_key, raw_key = source.key("validated"), source.key("quarantined"), source.key("raw")
+    check = check_name(source)
+    common = {"deps": [raw_key], "group_name": GROUP, "owners": list(source.owners), "tags": {"mlops/source": source.name}}
+
+    @dg.multi_asset(
+        name=f"validate_{source.name}",
+        specs=[
+            dg.AssetSpec(valid_key, kinds={"great_expectations", "parquet"}, **common,
+                         description=f"{source.name}: events that passed every expectation of the contract, in its schema."),
+            dg.AssetSpec(quarantine_key, kinds={"parquet"}, **common,
+                         description=f"{source.name}: rejected rows, kept with the reason and the failed expectation (nothing is dropped)."),
+        ],
+        check_specs=[dg.AssetCheckSpec(check, asset=valid_key, blocking=True,
+                                       description=f"Great Expectations suite derived from the {source.name} contract (schema, ranges, sets, nulls, keys)")],
+        partitions_def=partitions,
+        backfill_policy=single_run,
+    )  # fmt: skip
+    def validated(context: AssetExecutionContext, config: ValidationConfig, lake: LakeResource):
+        failed_days: dict[str, str] = {}
+        totals = {"valid": 0, "quarantined": 0}
+        failed_expectations: dict[str, int] = {}
+        for day in context.partition_keys:
+            raw = lake.read_partition(raw_key.path[-1], day)
+            outcome = validate_batch(raw, source, max_reject_fraction=config.max_reject_fraction)
+            valid = _conform(outcome.valid, source.dtypes)
+            lake.write_partition(valid, valid_key.path[-1], day)
+            lake.write_partition(_storable(outcome.quarantined), quarantine_key.path[-1], day)
+            totals["valid"] += len(valid)
+            totals["quarantined"] += len(outcome.quarantined)
+            for result in outcome.expectations:
+                if not result.success:
+                    failed_expectations[result.name] = failed_expectations.get(result.name, 0) + result.unexpected_count
+            if not outcome.passed:
+                failed_days[day] = outcome.summary
+                context.log.error(f"{valid_key.to_user_string()}[{day}]: {outcome.summary}")
+        yield dg.MaterializeResult(
+            asset_key=valid_key,
+            metadata={"rows": dg.MetadataValue.int(totals["valid"]), "path": dg.MetadataValue.path(str(lake.path(valid_key.path[-1])))},
+        )
+        yield dg.MaterializeResult(
+            asset_key=quarantine_key,
+            metadata={"rows": dg.MetadataValue.int(totals["quarantined"]), "path": dg.MetadataValue.path(str(lake.path(quarantine_key.path[-1])))},
+        )
+        yield dg.AssetCheckResult(
+            check_name=check,
+            asset_key=valid_key,
+            passed=not failed_days,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description="; ".join(f"{day}: {why}" for day, why in failed_days.items())[:2000] or "all days passed",
+            metadata={
+                "failed_days": dg.MetadataValue.int(len(failed_days)),
+                "quarantined_rows": dg.MetadataValue.int(totals["quarantined"]),
+                "failed_expectations": dg.MetadataValue.json(failed_expectations),
+            },
+        )
+
+    return validated

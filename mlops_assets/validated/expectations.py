@@ -1,4 +1,4 @@
-"""The loan-application expectation suite, kept as data so docs and the UI can list the rules.
+"""Expectation suites derived from a contract, kept as data so docs and the UI can list the rules.
 
 Each `Rule` knows its Great Expectations type and parameters (to build the expectation)
 and how to describe a violating value in plain words (to explain a quarantined row).
@@ -6,21 +6,15 @@ and how to describe a violating value in plain words (to explain a quarantined r
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlops_assets.schema import (
-    APPLICATION_COLUMNS,
-    APPLICATION_KEY,
-    HOME_OWNERSHIP,
-    LOAN_INTENT,
-)
+from mlops_assets.specs.contract import Column
 
 if TYPE_CHECKING:
     import great_expectations as gx
     from great_expectations.expectations import Expectation
-
-SUITE_NAME = "loan_applications"
 
 COLUMNS_EXIST = "expect_table_columns_to_match_set"
 NOT_NULL = "expect_column_values_to_not_be_null"
@@ -37,7 +31,7 @@ class Rule:
     column: str | None = None
     bounds: tuple[float, float] | None = None
     strict_min: bool = False
-    allowed: tuple[str, ...] = ()
+    allowed: tuple[Any, ...] = ()
     required: tuple[str, ...] = ()
 
     @property
@@ -56,7 +50,7 @@ class Rule:
             return f"{self.column} is unique"
         if self.expectation == BETWEEN:
             return f"{self.column} in {self._interval}"
-        return f"{self.column} in {{{', '.join(self.allowed)}}}"
+        return f"{self.column} in {{{self._choices}}}"
 
     def violation(self, value: Any) -> str:
         """Why `value` breaks this row-level rule, naming field, rule and value."""
@@ -66,7 +60,7 @@ class Rule:
             return f"{self.column}={_show(value)} is duplicated"
         if self.expectation == BETWEEN:
             return f"{self.column}={_show(value)} outside {self._interval}"
-        return f"{self.column}={_show(value)} not in {{{', '.join(self.allowed)}}}"
+        return f"{self.column}={_show(value)} not in {{{self._choices}}}"
 
     def to_gx(self) -> Expectation:
         """The Great Expectations object for this rule."""
@@ -77,7 +71,7 @@ class Rule:
             kwargs |= {"column_set": list(self.required), "exact_match": False}
         elif self.expectation == BETWEEN:
             lo, hi = self._bounds
-            kwargs |= {"min_value": lo, "max_value": hi, "strict_min": self.strict_min}
+            kwargs |= {"min_value": None if math.isinf(lo) else lo, "max_value": None if math.isinf(hi) else hi, "strict_min": self.strict_min}
         elif self.expectation == IN_SET:
             kwargs |= {"value_set": list(self.allowed)}
         cls = "".join(part.capitalize() for part in self.expectation.split("_"))
@@ -88,6 +82,10 @@ class Rule:
         if self.bounds is None:
             raise ValueError(f"{self.name} needs bounds")
         return self.bounds
+
+    @property
+    def _choices(self) -> str:
+        return ", ".join(str(value) for value in self.allowed)
 
     @property
     def _interval(self) -> str:
@@ -104,25 +102,23 @@ def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-# created_timestamp is bookkeeping; every other application column is checked for nulls.
-_NOT_NULL_COLUMNS = tuple(c for c in APPLICATION_COLUMNS if c != "created_timestamp")
-
-RULES: tuple[Rule, ...] = (
-    Rule(COLUMNS_EXIST, required=tuple(APPLICATION_COLUMNS)),
-    *(Rule(NOT_NULL, column) for column in _NOT_NULL_COLUMNS),
-    Rule(UNIQUE, APPLICATION_KEY),
-    Rule(BETWEEN, "person_age", bounds=(18, 100)),
-    Rule(BETWEEN, "person_income", bounds=(0, 10_000_000), strict_min=True),
-    Rule(BETWEEN, "person_emp_length", bounds=(0, 60)),
-    Rule(BETWEEN, "loan_amnt", bounds=(1, 100_000)),
-    Rule(BETWEEN, "loan_int_rate", bounds=(0, 40)),
-    Rule(IN_SET, "person_home_ownership", allowed=HOME_OWNERSHIP),
-    Rule(IN_SET, "loan_intent", allowed=LOAN_INTENT),
-)
+def rules_for(columns: tuple[Column, ...]) -> tuple[Rule, ...]:
+    """The suite a contract implies: every column present, then per column its null, key, range and set rules."""
+    rules = [Rule(COLUMNS_EXIST, required=tuple(c.name for c in columns))]
+    rules += [Rule(NOT_NULL, c.name) for c in columns if not c.nullable]
+    rules += [Rule(UNIQUE, c.name) for c in columns if c.unique]
+    for column in columns:
+        if column.bounded:
+            lo = -math.inf if column.minimum is None else column.minimum
+            hi = math.inf if column.maximum is None else column.maximum
+            rules.append(Rule(BETWEEN, column.name, bounds=(lo, hi), strict_min=column.strict_min))
+        if column.allowed:
+            rules.append(Rule(IN_SET, column.name, allowed=tuple(column.allowed)))
+    return tuple(rules)
 
 
-def application_suite() -> gx.ExpectationSuite:
-    """A fresh GE suite holding every rule of `RULES` (needs no data context)."""
+def expectation_suite(name: str, rules: tuple[Rule, ...]) -> gx.ExpectationSuite:
+    """A fresh GE suite holding every rule (needs no data context)."""
     import great_expectations as gx
 
-    return gx.ExpectationSuite(name=SUITE_NAME, expectations=[rule.to_gx() for rule in RULES])
+    return gx.ExpectationSuite(name=name, expectations=[rule.to_gx() for rule in rules])

@@ -1,4 +1,4 @@
-"""Validate landed loan applications with Great Expectations and quarantine failing rows.
+"""Validate a day of landed events against their source's contract with Great Expectations; quarantine failing rows.
 
 GE evaluates the suite once per batch; its unexpected index lists say which row broke
 which rule, so every rejected row carries a human reason. Nothing is dropped: a row is
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mlops_assets.schema import APPLICATION_COLUMNS
-from mlops_assets.validated.expectations import RULES, Rule, application_suite
+from mlops_assets.specs.source import SourceSpec
+from mlops_assets.validated.expectations import Rule, expectation_suite, rules_for
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -25,7 +25,6 @@ REASON = "_reason"
 EXPECTATION = "_expectation"
 BATCH_RULE = "max_reject_fraction"
 
-_RULE_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
 _RESULT_FORMAT = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
 _RUN_LOCK = threading.Lock()  # the cached GE context is shared by threads
 
@@ -54,14 +53,17 @@ class ValidationOutcome:
     reject_fraction: float
     passed: bool
     max_reject_fraction: float
+    rules: tuple[Rule, ...]
+    contract: dict[str, str]
     schema_problems: tuple[str, ...] = ()
 
     @property
     def summary(self) -> str:
         """One paragraph: what failed, how many rows, and how to fix it."""
         total = len(self.valid) + len(self.quarantined)
+        by_name = {rule.name: rule for rule in self.rules}
         broken = ", ".join(
-            f"{_RULE_BY_NAME[e.name].description} ({_rows(e.unexpected_count)})"
+            f"{by_name[e.name].description} ({_rows(e.unexpected_count)})"
             for e in self.expectations
             if e.column is not None and e.unexpected_count
         )
@@ -70,7 +72,7 @@ class ValidationOutcome:
             return (
                 f"Schema break: {'; '.join(self.schema_problems)}. All {_rows(total)} were "
                 f"quarantined.{broken_text} Fix the extract and re-land it; the full contract "
-                f"(mlops_assets/schema.py) is {_typed(APPLICATION_COLUMNS)}."
+                f"(the source's columns) is {_typed(self.contract, self.contract)}."
             )
         failed = round(self.reject_fraction * total)
         if not self.passed:
@@ -85,23 +87,31 @@ class ValidationOutcome:
                 f"Validation passed: {failed} of {_rows(total)} ({self.reject_fraction:.2%}) broke "
                 f"row-level rules and were quarantined, {total - failed} are valid.{broken_text} "
                 "Fix those source records (see _reason in the quarantine) and re-land them, or "
-                "widen the rule in mlops_assets/validated/expectations.py if the values are legitimate."
+                "widen the Column's bounds or allowed values in the source's contract if the values are legitimate."
             )
         return (
-            f"Validation passed: all {_rows(total)} met the {len(RULES)} expectations; "
+            f"Validation passed: all {_rows(total)} met the {len(self.rules)} expectations; "
             "nothing quarantined."
         )
 
 
-def validate_applications(df: pd.DataFrame, max_reject_fraction: float = 0.10) -> ValidationOutcome:
-    """Split `df` into valid and quarantined rows.
+def validate_batch(df: pd.DataFrame, source: SourceSpec, max_reject_fraction: float | None = None) -> ValidationOutcome:
+    """Split `df` into valid and quarantined rows by `source`'s contract.
 
     The batch passes if every required column is present and checkable and at most
-    `max_reject_fraction` of its rows break a row-level rule; otherwise every row is
-    quarantined, so a broken extract never half-lands.
+    `max_reject_fraction` (default: the source's) of its rows break a row-level rule;
+    otherwise every row is quarantined, so a broken extract never half-lands.
     """
+    if max_reject_fraction is None:
+        max_reject_fraction = source.max_reject_fraction
+    rules = rules_for(source.columns)
+    contract = source.dtypes
     frame = df.reset_index(drop=True)  # GE reports positions; the caller's index may repeat
-    results = _run(frame)
+    if frame.empty and set(contract) <= set(frame.columns):  # a day without events: nothing for GE to judge
+        return ValidationOutcome(valid=df, quarantined=df.assign(**{REASON: "", EXPECTATION: ""}).iloc[0:0], expectations=(),
+                                 schema_ok=True, reject_fraction=0.0, passed=True, max_reject_fraction=max_reject_fraction,
+                                 rules=rules, contract=contract)  # fmt: skip
+    results = _run(frame, source.name, rules)
     n = len(frame)
     reasons: list[list[str]] = [[] for _ in range(n)]
     failed_by: list[list[str]] = [[] for _ in range(n)]
@@ -109,10 +119,10 @@ def validate_applications(df: pd.DataFrame, max_reject_fraction: float = 0.10) -
     missing: list[str] = []
     unreadable: dict[str, str] = {}
     schema_rules: list[str] = []
-    for rule in RULES:
+    for rule in rules:
         result = results[rule.name]
         if rule.column is None:
-            missing = [] if result.success else _missing_columns(result.result)
+            missing = [] if result.success else _missing_columns(result.result, contract)
             schema_rules += [rule.name] if missing else []
             outcomes.append(ExpectationOutcome(rule.name, None, bool(result.success), len(missing)))
             continue
@@ -131,7 +141,7 @@ def validate_applications(df: pd.DataFrame, max_reject_fraction: float = 0.10) -
         count = int(result.result["unexpected_count"])
         outcomes.append(ExpectationOutcome(rule.name, rule.column, bool(result.success), count))
 
-    problems = _schema_problems(missing, unreadable)
+    problems = _schema_problems(missing, unreadable, contract)
     schema_ok = not problems
     failed = sum(1 for r in reasons if r)
     reject_fraction = (failed if schema_ok else n) / n if n else 0.0
@@ -162,17 +172,19 @@ def validate_applications(df: pd.DataFrame, max_reject_fraction: float = 0.10) -
         reject_fraction=reject_fraction,
         passed=passed,
         max_reject_fraction=max_reject_fraction,
+        rules=rules,
+        contract=contract,
         schema_problems=problems,
     )
 
 
-def _run(frame: pd.DataFrame) -> dict[str, Any]:
+def _run(frame: pd.DataFrame, name: str, rules: tuple[Rule, ...]) -> dict[str, Any]:
     """GE results keyed by rule name.
 
     `Batch.validate` rather than a ValidationDefinition: the latter also serialises every
     result into the context's store, which doubles the run time for nothing.
     """
-    batch_definition, suite = _gx_objects()
+    batch_definition, suite = _gx_objects(name, rules)
     with _RUN_LOCK:
         batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
         run = batch.validate(suite, result_format=_RESULT_FORMAT)
@@ -180,8 +192,8 @@ def _run(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 @functools.cache
-def _gx_objects() -> tuple[BatchDefinition, gx.ExpectationSuite]:
-    """One in-memory GE context per process: building it costs more than validating."""
+def _gx_objects(name: str, rules: tuple[Rule, ...]) -> tuple[BatchDefinition, gx.ExpectationSuite]:
+    """One in-memory GE context per suite and process: building it costs more than validating."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -199,10 +211,10 @@ def _gx_objects() -> tuple[BatchDefinition, gx.ExpectationSuite]:
     )
     batch_definition = (
         context.data_sources.add_pandas("landing")
-        .add_dataframe_asset("loan_applications")
+        .add_dataframe_asset(name)
         .add_batch_definition_whole_dataframe("whole_batch")
     )
-    return batch_definition, context.suites.add(application_suite())
+    return batch_definition, context.suites.add(expectation_suite(name, rules))
 
 
 def _result_name(config: Any) -> str:
@@ -211,10 +223,10 @@ def _result_name(config: Any) -> str:
     return f"{config.type}({column})" if column else config.type
 
 
-def _missing_columns(result: dict[str, Any]) -> list[str]:
+def _missing_columns(result: dict[str, Any], contract: dict[str, str]) -> list[str]:
     """Missing columns as GE reports them, in contract order."""
     reported = set(result["details"]["mismatched"]["missing"])
-    return [c for c in APPLICATION_COLUMNS if c in reported]
+    return [c for c in contract if c in reported]
 
 
 def _error_message(info: dict[str, Any] | None) -> str | None:
@@ -228,15 +240,15 @@ def _error_message(info: dict[str, Any] | None) -> str | None:
     return None
 
 
-def _schema_problems(missing: list[str], unreadable: dict[str, str]) -> tuple[str, ...]:
+def _schema_problems(missing: list[str], unreadable: dict[str, str], contract: dict[str, str]) -> tuple[str, ...]:
     """Each schema problem with its fix: a missing column or one GE cannot check."""
     problems = (
-        [f"missing column(s) {', '.join(missing)}: the landing file must contain columns {_typed(missing)}"]
+        [f"missing column(s) {', '.join(missing)}: the landing file must contain columns {_typed(missing, contract)}"]
         if missing
         else []
     )
     problems += [
-        f"{column} could not be checked ({error}): the landing file must contain {_typed([column])}"
+        f"{column} could not be checked ({error}): the landing file must contain {_typed([column], contract)}"
         for column, error in unreadable.items()
     ]
     return tuple(problems)
@@ -247,8 +259,8 @@ def _text_column(parts: list[list[str]], index: pd.Index) -> pd.Series:
     return pd.Series(["; ".join(p) for p in parts if p], index=index, dtype=object)
 
 
-def _typed(columns: list[str] | dict[str, str]) -> str:
-    return ", ".join(f"{c} ({APPLICATION_COLUMNS[c]})" for c in columns)
+def _typed(columns: list[str] | dict[str, str], contract: dict[str, str]) -> str:
+    return ", ".join(f"{c} ({contract[c]})" for c in columns)
 
 
 def _rows(count: int) -> str:

@@ -13,7 +13,7 @@ import httpx
 import pandas as pd
 
 from mlops_assets import keys
-from mlops_assets.credit import CREDIT_MODEL
+from domains.credit import CREDIT_MODEL
 from mlops_assets.definitions import build_definitions
 from mlops_assets.provenance import TRIGGER_TAG
 from mlops_assets.runs import run_job
@@ -28,7 +28,7 @@ LOG_FLUSH_S = 2.0  # the server's log writer flushes every second
 
 def labelled_requests(pipeline: Pipeline, n: int, skip: int) -> list[dict]:
     """Requests for loans whose outcome is known, with request_id = the loan id, as the credit client sends."""
-    events = pd.read_parquet(pipeline.profile.lake_root / "labelled_events" / "part.parquet").iloc[skip : skip + n]
+    events = pd.read_parquet(pipeline.profile.lake_root / "labelled_applications" / "part.parquet").iloc[skip : skip + n]
     return [{**row, "request_id": str(loan)} for row, loan in zip(request_rows(events), events["loan_id"])]
 
 
@@ -67,7 +67,7 @@ def test_shadow_is_staged_then_promoted_or_ended_on_logged_outcomes(pipeline: Pi
     equal_loses = replace(equal_wins, margin=0.01)
 
     with serving(pipeline.profile, equal_wins) as server:
-        defs = build_definitions(pipeline.profile, models=(equal_wins,))
+        defs = build_definitions((equal_wins,), profile=pipeline.profile)
         staged = stage(pipeline, defs, "2")
         assert staged["promoted_this_run"] is False and "runs v2 as its shadow" in staged["server"]
         assert httpx.get(f"{server.url}/version", trust_env=False).json()["shadow"] == {"version": "2"}
@@ -93,7 +93,7 @@ def test_shadow_is_staged_then_promoted_or_ended_on_logged_outcomes(pipeline: Pi
         assert state["model_version"] == "2" and state["shadow"] is None  # the server followed and ended the shadow
         assert registry.version(NAME, "2").tags["rollout.decision"] == "promoted"
 
-        defs = build_definitions(pipeline.profile, models=(equal_loses,))
+        defs = build_definitions((equal_loses,), profile=pipeline.profile)
         stage(pipeline, defs, "3")
         send(server.url, labelled_requests(pipeline, 200, skip=300))
         ended = run_job(defs, pipeline.instance, equal_loses.rollout_job, trigger="test-rollout")
@@ -107,7 +107,7 @@ def test_shadow_is_staged_then_promoted_or_ended_on_logged_outcomes(pipeline: Pi
 
 
 def test_without_an_experiment_the_decision_is_a_no_op(pipeline: Pipeline, server):
-    defs = build_definitions(pipeline.profile)
+    defs = build_definitions(profile=pipeline.profile)
     result = run_job(defs, pipeline.instance, CREDIT_MODEL.rollout_job, trigger="test-rollout")
     assert result.success
     [event] = [e for e in result.get_asset_materialization_events() if e.asset_key == keys.model_key("credit", "rollout_decision")]

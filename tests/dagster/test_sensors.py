@@ -10,15 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_assets.credit import CREDIT_MODEL
+from domains.access_requests import ACCESS_MODEL
+from domains.credit import APPLICATIONS, CREDIT_MODEL
 from mlops_assets.provenance import AUTOMATIC_TAG
 from resources import resources_for
 from resources.lake import LakeResource
 from sensors.drift import drift_sensor
 from sensors.new_labels import new_labels_sensor
 from sensors.performance import performance_sensor
-from sensors.policy import RetrainPolicy
-from sensors.raw_arrival import raw_arrival_sensor
+from mlops_assets.specs.policy import RetrainPolicy
+from sensors.arrival import arrival_sensor
 from tests.conftest import Pipeline
 
 POLICY = RetrainPolicy(min_new_labels=50, drifted_features=2, min_live_labels=100, cooldown=pd.Timedelta(hours=6).to_pytimedelta())
@@ -45,15 +46,15 @@ def test_raw_arrival_fires_once_per_batch_and_again_for_a_new_file(pipeline: Pip
         folder = tmp_path / "landing" / "applications" / f"date={day}"
         folder.mkdir(parents=True)
         pd.DataFrame({"loan_id": [1]}).to_parquet(folder / "applications.parquet")
-    sensor = raw_arrival_sensor("ingest")
+    sensor = arrival_sensor(APPLICATIONS, "applications_ingest")
     first, cursor = tick(sensor, pipeline, lake)
     assert len(first.run_requests) == 1
     tags = first.run_requests[0].tags
     assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == ("2021-03-01", "2021-03-02")
-    assert tags["mlops/trigger"].startswith("raw_arrival_sensor")
+    assert tags["mlops/trigger"].startswith("applications_arrival_sensor")
     again, cursor = tick(sensor, pipeline, lake, cursor)
     assert not again.run_requests and "no new landing files" in again.skip_message
-    labels = tmp_path / "landing" / "labels" / "date=2021-03-03"
+    labels = tmp_path / "landing" / "applications_labels" / "date=2021-03-03"
     labels.mkdir(parents=True)
     pd.DataFrame({"loan_id": [1]}).to_parquet(labels / "labels.parquet")
     third, _ = tick(sensor, pipeline, lake, cursor)
@@ -61,23 +62,25 @@ def test_raw_arrival_fires_once_per_batch_and_again_for_a_new_file(pipeline: Pip
     assert third.run_requests[0].run_key != first.run_requests[0].run_key
 
 
-def labelled_events(pipeline: Pipeline, lake: LakeResource, newer: int) -> None:
-    events = pd.read_parquet(pipeline.profile.lake_root / "labelled_events" / "part.parquet")
-    since = pd.Timestamp(champion(pipeline).tags["data_window.holdout_end"])
-    extra = events.tail(newer).assign(event_timestamp=since + pd.Timedelta(hours=1))
-    lake.write_table(pd.concat([events, extra]), "labelled_events", "part.parquet")
+def labelled_events(pipeline: Pipeline, lake: LakeResource, newer: int, spec=CREDIT_MODEL) -> None:
+    table = spec.events.path[-1]
+    events = pd.read_parquet(pipeline.profile.lake_root / table / "part.parquet")
+    since = pd.Timestamp(resources_for(pipeline.profile)["registry"].champion(spec.name).tags["data_window.holdout_end"])
+    extra = events.tail(newer).assign(**{spec.event_time: since + pd.Timedelta(hours=1)})
+    lake.write_table(pd.concat([events, extra]), table, "part.parquet")
 
 
-def test_new_labels_fires_at_the_threshold_and_once_per_batch(pipeline: Pipeline, tmp_path):
+@pytest.mark.parametrize("spec", [CREDIT_MODEL, ACCESS_MODEL], ids=["credit", "access"])
+def test_new_labels_fires_at_the_threshold_and_once_per_batch(pipeline: Pipeline, tmp_path, spec):
     lake = scratch_lake(tmp_path)
-    sensor = new_labels_sensor(CREDIT_MODEL, POLICY)
-    labelled_events(pipeline, lake, newer=49)
+    sensor = new_labels_sensor(spec, POLICY)
+    labelled_events(pipeline, lake, newer=49, spec=spec)
     below, cursor = tick(sensor, pipeline, lake)
     assert not below.run_requests and "49 labelled events" in below.skip_message
-    labelled_events(pipeline, lake, newer=60)
+    labelled_events(pipeline, lake, newer=60, spec=spec)
     fired, cursor = tick(sensor, pipeline, lake, cursor)
     assert len(fired.run_requests) == 1
-    assert fired.run_requests[0].tags["mlops/trigger"].startswith("credit_new_labels_sensor: 60 new labelled events")
+    assert fired.run_requests[0].tags["mlops/trigger"].startswith(f"{spec.name}_new_labels_sensor: 60 new labelled events")
     assert fired.run_requests[0].tags[AUTOMATIC_TAG] == "true"
     repeat, _ = tick(sensor, pipeline, lake, cursor)
     assert not repeat.run_requests and "already handled" in repeat.skip_message
@@ -170,6 +173,6 @@ def test_raw_arrival_starts_from_what_dagster_already_ingested(pipeline: Pipelin
         folder.mkdir(parents=True)
         pd.DataFrame({"loan_id": [1]}).to_parquet(folder / "applications.parquet")
     os.utime(tmp_path / "landing" / "applications" / f"date={old_day}" / "applications.parquet", (0, 0))  # landed long ago
-    first, _ = tick(raw_arrival_sensor("ingest"), pipeline, lake)
+    first, _ = tick(arrival_sensor(APPLICATIONS, "applications_ingest"), pipeline, lake)
     [request] = first.run_requests
     assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) == (new_day, new_day)

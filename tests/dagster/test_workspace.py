@@ -22,29 +22,36 @@ def test_definitions_hold_the_graph_jobs_and_checks(tmp_path):
     from mlops_assets.definitions import build_definitions
     from mlops_assets.profile import load_profile
 
-    defs = build_definitions(load_profile({"MLOPS_HOME": str(tmp_path)}))
+    defs = build_definitions(profile=load_profile({"MLOPS_HOME": str(tmp_path)}))
     graph = defs.resolve_asset_graph()
     names = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"raw_applications", "validated_applications", "quarantined_applications", "labelled_events", "feature_views",
-            "online_features", "credit/training_set", "credit/candidate_model", "credit/evaluation_report",
-            "credit/champion_gate", "credit/deployed_endpoint", "credit/prediction_log"} <= names
-    assert {j.name for j in defs.resolve_all_job_defs()} >= {"ingest", "pipeline", "credit_retrain", "credit_prediction_log"}
+    assert {"raw_applications", "validated_applications", "quarantined_applications", "applications_labels", "labelled_applications",
+            "raw_access_requests", "labelled_access_requests", "resource_history", "feature_views", "online_features",
+            "credit/training_set", "credit/candidate_model", "credit/evaluation_report", "credit/champion_gate", "credit/deployed_endpoint",
+            "credit/prediction_log", "access/deployed_endpoint", "access/prediction_log"} <= names  # fmt: skip
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {"applications_ingest", "access_requests_ingest", "pipeline", "credit_retrain",
+                                                           "access_retrain", "credit_prediction_log"}  # fmt: skip
     blocking = {c.name for c in graph.asset_check_keys}
-    assert {"applications_meet_expectations", "online_matches_offline"} <= blocking
+    assert {"applications_meet_expectations", "access_requests_meet_expectations", "online_matches_offline"} <= blocking
+    ingest = defs.resolve_job_def("access_requests_ingest")
+    assert {k.to_user_string() for k in ingest.asset_layer.selected_asset_keys} >= {
+        "raw_access_requests", "labelled_access_requests", "resource_history", "online_features", "access/drift_report",
+        "access/live_performance", "access/prediction_log"}
+    assert not any(k.to_user_string().startswith("credit/") for k in ingest.asset_layer.selected_asset_keys)
 
 
-def test_a_second_model_is_one_more_spec(tmp_path):
-    """The factory knows no model by name: a second spec merges beside the credit model."""
-    import dagster as dg
+def test_a_user_model_is_one_more_spec(tmp_path):
+    """The factory knows no model by name: a user's spec builds beside the shipped ones, every one kept."""
+    from dataclasses import replace
 
-    from mlops_assets import ModelSpec, build_model_assets, keys
-    from mlops_assets.definitions import build_definitions
-    from mlops_assets.profile import load_profile
+    from domains import MODELS
+    from domains.credit import CREDIT_MODEL
+    from mlops_assets import build_definitions, keys, load_profile
 
-    second = ModelSpec(name="credit_challenger", feature_service="credit_model_v1", label="loan_status",
-                       entity_keys=("zipcode", "dob_ssn"), holdout_days=21, params={"num_leaves": 15})
-    defs = dg.Definitions.merge(build_definitions(load_profile({"MLOPS_HOME": str(tmp_path)})), build_model_assets(second))
+    second = replace(CREDIT_MODEL, name="credit_challenger", holdout_days=21, params={"num_leaves": 15})
+    defs = build_definitions([*MODELS, second], profile=load_profile({"MLOPS_HOME": str(tmp_path)}))
     graph = defs.resolve_asset_graph()
-    assert keys.model_key("credit_challenger", "deployed_endpoint") in graph.get_all_asset_keys()
-    assert graph.get(keys.model_key("credit_challenger", "training_set")).parent_keys >= {keys.LABELLED_EVENTS, keys.FEATURE_VIEWS}
+    for model in ("credit", "access", "credit_challenger"):
+        assert keys.model_key(model, "deployed_endpoint") in graph.get_all_asset_keys()
+    assert graph.get(keys.model_key("credit_challenger", "training_set")).parent_keys >= {CREDIT_MODEL.events, keys.FEATURE_VIEWS}
     assert "credit_challenger_retrain" in {j.name for j in defs.resolve_all_job_defs()}

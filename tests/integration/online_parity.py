@@ -7,18 +7,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-REQUEST_FIELDS = ["zipcode", "dob_ssn", "person_age", "person_income", "person_home_ownership",
-                  "person_emp_length", "loan_intent", "loan_amnt", "loan_int_rate"]  # fmt: skip
+CREDIT_FIELDS = ["zipcode", "dob_ssn", "person_age", "person_income", "person_home_ownership",
+                 "person_emp_length", "loan_intent", "loan_amnt", "loan_int_rate"]  # fmt: skip
+ACCESS_FIELDS = ["resource", "mgr_id", "role_rollup_1", "role_rollup_2", "role_deptname", "role_title", "role_family_desc",
+                 "role_family", "role_code"]  # fmt: skip
 
 
-def request_rows(applications: pd.DataFrame) -> list[dict[str, Any]]:
-    """Applications as the server sees them after validation: plain Python values, NaN as None."""
-    frame = applications[REQUEST_FIELDS].astype(object).where(applications[REQUEST_FIELDS].notna(), None)
+def request_rows(events: pd.DataFrame, fields: list[str] = CREDIT_FIELDS) -> list[dict[str, Any]]:
+    """Events as the server sees them after validation: the request fields as plain Python values, NaN as None."""
+    frame = events[fields].astype(object).where(events[fields].notna(), None)
     return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def assert_reader_matches_feast(store: Any, service: str, rows: list[dict[str, Any]], *, one_by_one: int = 50) -> int:
-    """Every feature, every row: batched, then row by row through ``read`` and ``values``; returns how many rows had a credit history."""
+def assert_reader_matches_feast(store: Any, service: str, rows: list[dict[str, Any]], *, witness: str, one_by_one: int = 50) -> int:
+    """Every feature, every row: batched, then row by row through ``read`` and ``values``.
+
+    ``witness`` is a stored feature of an optional entity (a credit history, a resource's history):
+    rows with and without it are both compared one by one; returns how many rows had it.
+    """
     from mlops_assets.features.online import OnlineFeatureReader
 
     reader = OnlineFeatureReader(store, service)
@@ -28,9 +34,9 @@ def assert_reader_matches_feast(store: Any, service: str, rows: list[dict[str, A
     for name in reader.features:
         want = np.array([np.nan if v is None else v for v in expected[name]], dtype="float64")
         np.testing.assert_array_equal(got[name], want, err_msg=f"feature {name}")
-    history = np.isfinite(got["credit_card_due"])
+    history = np.isfinite(got[witness])
     alone = [*np.flatnonzero(history)[: one_by_one // 2], *np.flatnonzero(~history)[: one_by_one // 2], len(rows) - 1]
-    for i in dict.fromkeys(int(i) for i in alone):  # rows with and without a credit history, and the last (edge cases go last)
+    for i in dict.fromkeys(int(i) for i in alone):  # rows with and without the witness, and the last (edge cases go last)
         single = reader.read([rows[i]])
         for name in reader.features:
             np.testing.assert_array_equal(single[name], got[name][i : i + 1], err_msg=f"feature {name}, row {i} alone")

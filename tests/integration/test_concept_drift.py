@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pandas as pd
 import pytest
@@ -12,37 +11,31 @@ from tests.conftest import TOKEN
 
 
 @pytest.mark.integration
-def test_retraining_loop_beats_the_frozen_model_on_concept_drift(tmp_path, credit_dir, capsys):
-    from mlops_assets.credit import CREDIT_MODEL
+def test_retraining_loop_beats_the_frozen_model_on_concept_drift(tmp_path, credit_tables, capsys):
+    from domains.credit import APPLICATIONS, CREDIT_MODEL
     from mlops_assets.definitions import build_definitions
-    from mlops_assets.demo import second_chapter
-    from mlops_assets.demo_story import DEMO_MODEL
+    from mlops_assets.demo import demo_models, second_chapter
     from mlops_assets.evaluation.metrics import classification_metrics
     from mlops_assets.features.retrieval import model_inputs
     from mlops_assets.instance import ensure_instance
     from mlops_assets.profile import load_profile
     from mlops_assets.runs import run_job
-    from mlops_assets.serving.app import create_app
-    from mlops_assets.serving.scorer import scorer_loader
-    from mlops_assets.serving.server import BackgroundServer
-    from mlops_assets.simulate import load_credit_risk, write_landing
+    from mlops_assets.simulate import write_landing
     from mlops_assets.training.model_io import load_trained
     from resources import resources_for
-    from resources.serving import prediction_log_folder, server_state_file
+    from tests.conftest import serving
+    from tests.integration.online_parity import CREDIT_FIELDS
 
     profile = load_profile({"MLOPS_HOME": str(tmp_path / "home"), "MLOPS_ADMIN_TOKEN": TOKEN})
-    summary = write_landing(load_credit_risk(credit_dir), profile.landing_root, days=60)
-    defs = build_definitions(profile, models=[DEMO_MODEL])
+    summary = write_landing(APPLICATIONS, credit_tables, profile.landing_root, days=60)
+    models = demo_models((CREDIT_MODEL,))
+    defs = build_definitions(models, profile=profile)
     assert run_job(defs, ensure_instance(profile), "pipeline", days=(summary.first_day.isoformat(), summary.last_day.isoformat()), trigger="test").success
     resources = resources_for(profile)
     frozen_version = str(resources["registry"].champion("credit").version)
 
-    app = create_app(scorer_loader(profile, CREDIT_MODEL), admin_token=TOKEN, log_folder=prediction_log_folder(profile.serving_root, "credit"))
-    state = server_state_file(profile.serving_root, "credit")
-    with BackgroundServer(app) as server:
-        state.parent.mkdir(parents=True, exist_ok=True)
-        state.write_text(json.dumps({"pid": os.getpid(), "url": server.url}))
-        lines = second_chapter(profile, server.url)
+    with serving(profile, CREDIT_MODEL) as server:
+        lines = second_chapter(profile, server.url, {"applications": credit_tables}, {"credit": CREDIT_FIELDS}, models)
 
     # drifted weeks whose outcomes have arrived: live (served) scores vs the frozen v1 on the same loans
     live = pd.concat(pd.read_parquet(p / "part.parquet") for p in sorted((profile.lake_root / "credit" / "live_performance").glob("date=*")))

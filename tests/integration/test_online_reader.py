@@ -8,17 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_assets.credit import CREDIT_MODEL
+from domains.access_requests import ACCESS_MODEL
+from domains.credit import CREDIT_MODEL
 from mlops_assets.errors import UnknownEntityError
 from mlops_assets.features.online import OnlineFeatureReader
 from resources import resources_for
 
 from tests.conftest import Pipeline
-from tests.integration.online_parity import assert_reader_matches_feast, request_rows
+from tests.integration.online_parity import ACCESS_FIELDS, assert_reader_matches_feast, request_rows
 
 
-def landed(pipeline: Pipeline) -> pd.DataFrame:
-    files = sorted(Path(pipeline.profile.landing_root, "applications").glob("*/applications.parquet"))
+def landed(pipeline: Pipeline, source: str = "applications") -> pd.DataFrame:
+    files = sorted(Path(pipeline.profile.landing_root, source).glob("*/*.parquet"))
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
 
 
@@ -32,8 +33,15 @@ def test_direct_read_equals_get_online_features_on_every_landed_application(pipe
     rows += [  # edges: no credit history, unknown category, zero income, missing employment length
         {**rows[0], "dob_ssn": "19000101_0000", "loan_intent": "CAR", "person_income": 0, "person_emp_length": None},
     ]
-    with_history = assert_reader_matches_feast(store, CREDIT_MODEL.feature_service, rows)
+    with_history = assert_reader_matches_feast(store, CREDIT_MODEL.feature_service, rows, witness="credit_card_due")
     assert with_history > 10, "the comparison must cover applicants with a credit history, not only NaNs"
+
+
+def test_direct_read_equals_get_online_features_on_every_landed_access_request(pipeline: Pipeline, store):
+    rows = request_rows(landed(pipeline, "access_requests"), ACCESS_FIELDS)
+    rows += [{**rows[0], "resource": 999_999_999, "mgr_id": 888_888_888}]  # a resource and manager nobody asked about yet
+    with_history = assert_reader_matches_feast(store, ACCESS_MODEL.feature_service, rows, witness="resource_count")
+    assert with_history > 100 and with_history < len(rows), "requests with and without a resource history"
 
 
 def test_unknown_required_entity_is_named_and_optional_one_reads_as_missing(pipeline: Pipeline, store):

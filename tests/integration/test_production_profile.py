@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 import pytest
 
-from tests.integration.online_parity import assert_reader_matches_feast, request_rows
+from tests.integration.online_parity import ACCESS_FIELDS, assert_reader_matches_feast, request_rows
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 REDIS_DB = 7
@@ -37,7 +37,7 @@ def count_rows(url: str, table: str) -> int:
 
 
 @pytest.fixture
-def production(tmp_path, credit_dir):
+def production(tmp_path):
     from mlops_assets.profile import load_profile
 
     suffix = uuid.uuid4().hex[:8]
@@ -62,35 +62,38 @@ def production(tmp_path, credit_dir):
 
 
 @pytest.mark.integration
-def test_pipeline_runs_on_postgres_and_redis(production, credit_dir):
+def test_both_domains_run_on_postgres_and_redis(production, credit_tables, access_tables):
     import redis
 
-    from mlops_assets.credit import CREDIT_MODEL
+    from domains.access_requests import ACCESS_MODEL, ACCESS_REQUESTS
+    from domains.credit import APPLICATIONS, CREDIT_MODEL
     from mlops_assets.definitions import build_definitions
     from mlops_assets.instance import ensure_instance
     from mlops_assets.runs import run_job
     from mlops_assets.serving.scorer import scorer_loader
-    from mlops_assets.simulate import load_credit_risk, write_landing
+    from mlops_assets.simulate import land_together
     from resources import resources_for
 
-    summary = write_landing(load_credit_risk(credit_dir), production.landing_root, days=45)
+    landed = land_together([(APPLICATIONS, credit_tables), (ACCESS_REQUESTS, access_tables)], production.landing_root, days=30)
     instance = ensure_instance(production)
     assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-    result = run_job(build_definitions(production), instance, "pipeline",
-                     days=(summary.first_day.isoformat(), summary.last_day.isoformat()), trigger="test-production")
+    days = (min(s.first_day for s in landed.values()).isoformat(), max(s.last_day for s in landed.values()).isoformat())
+    result = run_job(build_definitions(profile=production), instance, "pipeline", days=days, trigger="test-production")
     assert result.success
     assert instance.get_run_records(), "the run is stored in PostgreSQL"
 
     registry = resources_for(production)["registry"]
+    for model in ("credit", "access"):
+        champion = registry.champion(model)
+        assert champion is not None and champion.tags["dagster_run_id"] == result.run_id
+    assert count_rows(production.mlflow_tracking_uri, "model_versions") >= 2, "the registry lives in PostgreSQL"
     champion = registry.champion("credit")
-    assert champion is not None and champion.tags["dagster_run_id"] == result.run_id
-    assert count_rows(production.mlflow_tracking_uri, "model_versions") >= 1, "the registry lives in PostgreSQL"
 
     keys = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).dbsize()
     assert keys > 1000, f"online features in Redis: {keys} keys"
 
     scorer = scorer_loader(production, CREDIT_MODEL)(None)
-    events = pd.read_parquet(production.lake_root / "labelled_events" / "part.parquet")
+    events = pd.read_parquet(production.lake_root / "labelled_applications" / "part.parquet")
     row = events[(events.person_age <= 100) & (events.person_emp_length <= 60)].iloc[0]
     request = {f.name: row[f.name].item() if hasattr(row[f.name], "item") else row[f.name] for f in scorer.fields}
     [score] = scorer.score([request])
@@ -98,4 +101,10 @@ def test_pipeline_runs_on_postgres_and_redis(production, credit_dir):
 
     # the server's direct read of Redis equals Feast's get_online_features
     store = resources_for(production)["feast"].store()
-    assert_reader_matches_feast(store, CREDIT_MODEL.feature_service, request_rows(events.head(500)))
+    assert_reader_matches_feast(store, CREDIT_MODEL.feature_service, request_rows(events.head(500)), witness="credit_card_due")
+    requests = pd.read_parquet(production.lake_root / "labelled_access_requests" / "part.parquet")
+    assert assert_reader_matches_feast(store, ACCESS_MODEL.feature_service, request_rows(requests.tail(500), ACCESS_FIELDS),
+                                       witness="resource_count") > 0  # fmt: skip
+    access = scorer_loader(production, ACCESS_MODEL)(None)
+    assert access.inline is False  # Redis is a network read: scored off the event loop
+    assert 0.0 < access.score(request_rows(requests.tail(3), ACCESS_FIELDS))[0] < 1.0

@@ -1,4 +1,4 @@
-"""`mlops serve` as people run it: its own process on the pipeline's home, then SIGTERM."""
+"""`mlops serve` as people run it: its own process on the pipeline's home serving every model, then SIGTERM."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ import httpx
 import pandas as pd
 import pytest
 
-from mlops_assets.credit import CREDIT_MODEL
+from domains.access_requests import ACCESS_MODEL
+from domains.credit import CREDIT_MODEL
 from mlops_assets.serving.prediction_log import read_prediction_log
 from mlops_assets.serving.scorer import scorer_loader
 from resources.serving import prediction_log_folder, server_state_file
 
 from tests.conftest import TOKEN, Pipeline
-from tests.integration.online_parity import request_rows
+from tests.integration.online_parity import ACCESS_FIELDS, request_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60
@@ -29,12 +30,15 @@ READY_TIMEOUT_S = 60
 @pytest.mark.integration
 def test_mlops_serve_answers_like_the_in_process_scorer_within_its_limits_and_stops_cleanly(pipeline: Pipeline, tmp_path: Path):
     state = server_state_file(pipeline.profile.serving_root, CREDIT_MODEL.name)
-    kept = state.read_text() if state.exists() else None  # the session's own server, restored afterwards
-    state.unlink(missing_ok=True)
+    access_state = server_state_file(pipeline.profile.serving_root, ACCESS_MODEL.name)
+    kept = {path: path.read_text() for path in (state, access_state) if path.exists()}  # the session's own server, restored afterwards
+    for path in kept:
+        path.unlink()
     env = {**os.environ, "MLOPS_HOME": str(pipeline.profile.home), "MLOPS_ADMIN_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
     log = tmp_path / "serve.log"
     frame = pd.read_parquet(pipeline.profile.lake_root / "credit" / "training_set" / "part.parquet").sample(20, random_state=5)
     rows = request_rows(frame)
+    access = request_rows(pd.read_parquet(pipeline.profile.lake_root / "access" / "training_set" / "part.parquet").head(5), ACCESS_FIELDS)
     try:
         with open(log, "wb") as out:
             command = [sys.executable, "-m", "mlops_assets.cli", "serve", "--port", "0", "--max-batch-rows", "20", "--max-body-bytes", "20000"]
@@ -45,10 +49,18 @@ def test_mlops_serve_answers_like_the_in_process_scorer_within_its_limits_and_st
             batch = httpx.post(f"{url}/predict/batch", json={"rows": rows}, trust_env=False)
             too_many = httpx.post(f"{url}/predict/batch", json={"rows": rows + rows[:1]}, trust_env=False)
             too_big = httpx.post(f"{url}/predict", json={**rows[0], "padding": "x" * 20000}, trust_env=False)
+            access_url = json.loads(access_state.read_text())["url"]
+            assert access_url.endswith("/models/access") and access_url.rsplit("/models/", 1)[0] == url.rsplit("/models/", 1)[0]
+            granted = httpx.post(f"{access_url}/predict/batch", json={"rows": access}, trust_env=False)
+            listed = httpx.get(url.rsplit("/models/", 1)[0] + "/models", trust_env=False).json()["models"]
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
-        assert not state.exists(), "the state file goes with the server"
+        assert not state.exists() and not access_state.exists(), "the state files go with the server"
+        assert set(listed) == {"credit", "access"} and {f["name"] for f in listed["access"]["fields"]} == set(ACCESS_FIELDS)
+        assert granted.status_code == 200, granted.text
+        access_champion = scorer_loader(pipeline.profile, ACCESS_MODEL)(None)
+        assert [p["score"] for p in granted.json()["predictions"]] == access_champion.score([dict(r) for r in access])
         champion = scorer_loader(pipeline.profile, CREDIT_MODEL)(None)  # in this process, Feast fully type-checked
         assert [s["score"] for s in served] == champion.score([dict(r) for r in rows])
         assert batch.status_code == 200 and [p["score"] for p in batch.json()["predictions"]] == [s["score"] for s in served]
@@ -58,8 +70,8 @@ def test_mlops_serve_answers_like_the_in_process_scorer_within_its_limits_and_st
         logged = read_prediction_log(prediction_log_folder(pipeline.profile.serving_root, CREDIT_MODEL.name))
         assert {f"cli-{i}" for i in range(len(rows))} <= set(logged["request_id"]), "SIGTERM flushed the prediction log"
     finally:
-        if kept is not None:
-            state.write_text(kept)
+        for path, text in kept.items():
+            path.write_text(text)
 
 
 def wait_ready(proc: subprocess.Popen, state: Path, log: Path) -> str:

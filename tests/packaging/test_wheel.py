@@ -16,7 +16,7 @@ def test_wheel_contains_exactly_our_packages_and_the_cli(tmp_path, monkeypatch):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"mlops_assets", "resources", "sensors"}
-    for module in ("mlops_assets/__init__.py", "mlops_assets/factory.py", "mlops_assets/serving/app.py",
+    for module in ("mlops_assets/__init__.py", "mlops_assets/model_factory.py", "mlops_assets/source_factory.py", "mlops_assets/serving/app.py",
                    "resources/__init__.py", "resources/feast.py", "resources/mlflow.py", "sensors/__init__.py"):
         assert module in names, module
     assert not any(n.startswith("tests/") for n in names)

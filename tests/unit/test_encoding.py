@@ -2,7 +2,7 @@ import math
 
 import pandas as pd
 
-from mlops_assets.features.encoding import ENCODED_FEATURES, encode_application
+from domains.credit.encoding import ENCODED_FEATURES, encode_application
 
 
 def application(**overrides):
@@ -30,7 +30,7 @@ def test_columnar_form_on_request_lists_equals_the_dataframe_form():
     """The server encodes lists of request values; training encodes a DataFrame: same numbers."""
     import numpy as np
 
-    from mlops_assets.features.encoding import encode_columns
+    from domains.credit.encoding import encode_columns
 
     frame = pd.concat([application(), application(loan_intent="CAR", person_income=0), application(person_emp_length=None),
                        application(person_home_ownership="MORTGAGE", loan_int_rate=None)], ignore_index=True)
@@ -46,7 +46,7 @@ def test_loan_to_income_is_missing_unless_income_is_positive_and_warns_nothing()
 
     import numpy as np
 
-    from mlops_assets.features.encoding import encode_columns
+    from domains.credit.encoding import encode_columns
 
     incomes, amounts = [0.0, -1.0, None, 100.0, float("inf"), 200.0], [5.0, 5.0, 5.0, None, 5.0, 50.0]
     columns = {"person_income": incomes, "loan_amnt": amounts, "person_age": [30] * 6, "person_emp_length": [1.0] * 6,

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta, timezone
 
-from sensors.policy import RetrainHistory, RetrainPolicy, allow_retrain
+from mlops_assets.specs.policy import RetrainPolicy
+from sensors.policy import RetrainHistory, allow_retrain
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
 POLICY = RetrainPolicy(cooldown=timedelta(hours=6), max_retrains_per_day=3, breaker_after_refusals=3)

@@ -1,9 +1,10 @@
+import inspect
 from pathlib import Path
 
 import pytest
 
 import mlops_assets
-from mlops_assets import ConfigurationError, ModelSpec, keys, load_profile
+from mlops_assets import ConfigurationError, keys, load_profile
 
 
 def test_embedded_profile_lives_under_mlops_home(tmp_path):
@@ -36,24 +37,24 @@ def test_admin_token_from_file(tmp_path):
     assert load_profile({"MLOPS_HOME": str(tmp_path), "MLOPS_ADMIN_TOKEN_FILE": str(token)}).admin_token == "s3cret"
 
 
-def test_spec_validates_its_fields():
-    with pytest.raises(ConfigurationError, match="lower_snake_case"):
-        ModelSpec(name="Credit Model", feature_service="x", label="y", entity_keys=("k",))
-    with pytest.raises(ConfigurationError, match="holdout_days"):
-        ModelSpec(name="m", feature_service="x", label="y", entity_keys=("k",), holdout_days=0)
-
-
-def test_model_keys_are_prefixed_and_stages_checked():
+def test_keys_name_sources_flat_and_prefix_models():
     assert keys.model_key("churn", "candidate_model").path == ["churn", "candidate_model"]
     with pytest.raises(ValueError, match="unknown model stage"):
         keys.model_key("churn", "model")
+    assert [keys.source_key("loans", s).to_user_string() for s in ("raw", "validated", "quarantined", "labels", "labelled")] == [
+        "raw_loans", "validated_loans", "quarantined_loans", "loans_labels", "labelled_loans"]
+    with pytest.raises(ValueError, match="unknown source stage"):
+        keys.source_key("loans", "clean")
 
 
 def test_public_api_is_listed_once_and_sorted():
     assert mlops_assets.__all__ == sorted(mlops_assets.__all__)
+    assert len(set(mlops_assets.__all__)) == len(mlops_assets.__all__)
     for name in mlops_assets.__all__:
         assert hasattr(mlops_assets, name), name
-    assert {"ModelSpec", "build_model_assets", "default_definitions", "keys"} <= set(mlops_assets.__all__)
+    public = {name for name, value in vars(mlops_assets).items() if not name.startswith("_") and not inspect.ismodule(value)}
+    assert public - {"annotations"} | {"keys"} == set(mlops_assets.__all__)  # nothing public that __all__ does not list
+    assert {"SourceSpec", "ModelSpec", "build_definitions", "build_source_assets", "build_model_assets", "keys"} <= set(mlops_assets.__all__)
 
 
 def test_importing_the_package_loads_no_heavy_library():

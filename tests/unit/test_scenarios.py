@@ -3,16 +3,22 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from mlops_assets.simulate import synthetic_source, write_landing
-from mlops_assets.simulate.scenarios import SCENARIOS, simulate
-from mlops_assets.validated.validate import validate_applications
+from domains.credit import APPLICATIONS
+from domains.credit.data import synthetic_source
+from domains.credit.scenarios import SCENARIOS, simulate
+from mlops_assets.simulate import write_landing
+from mlops_assets.validated.validate import validate_batch
 
 HISTORY = synthetic_source(seed=3, days=40)
 
 
+def validate_applications(frame):
+    return validate_batch(frame, APPLICATIONS)
+
+
 @pytest.fixture
 def landed(tmp_path):
-    write_landing(HISTORY, tmp_path, days=30)
+    write_landing(APPLICATIONS, HISTORY, tmp_path, days=30)
     return tmp_path
 
 
@@ -21,7 +27,7 @@ def applications(root, first, last):
 
 
 def labels(root):
-    return pd.concat(pd.read_parquet(p) for p in sorted((root / "labels").glob("date=*/*.parquet")))
+    return pd.concat(pd.read_parquet(p) for p in sorted((root / APPLICATIONS.labels_landing).glob("date=*/*.parquet")))
 
 
 def test_unknown_scenario_lists_the_names(landed):
@@ -47,7 +53,7 @@ def test_scenarios_continue_after_the_history_with_fresh_ids_and_pending_labels(
 def test_same_seed_same_files(tmp_path):
     roots = [tmp_path / "a", tmp_path / "b"]
     for root in roots:
-        write_landing(HISTORY, root, days=20)
+        write_landing(APPLICATIONS, HISTORY, root, days=20)
         simulate(root, "covariate-drift", days=5, seed=4)
     files = [sorted(r.rglob("applications/*/*.parquet")) for r in roots]
     assert all(pd.read_parquet(a).equals(pd.read_parquet(b)) for a, b in zip(*files))
@@ -69,7 +75,7 @@ def test_concept_drift_keeps_inputs_and_changes_the_relation(landed):
     seen = new.dropna(subset=["y"])
     high_rate = seen["loan_int_rate"] > seen["loan_int_rate"].median()
     assert seen.loc[high_rate, "y"].mean() < seen.loc[~high_rate, "y"].mean()  # flipped: higher rates default less
-    hist = HISTORY.loans
+    hist = HISTORY.events
     assert hist.loc[hist["loan_int_rate"] > hist["loan_int_rate"].median(), "loan_status"].mean() > hist["loan_status"].mean()
 
 

@@ -21,7 +21,7 @@ import httpx
 import orjson
 import pytest
 
-from mlops_assets.serving.app import create_app
+from mlops_assets.serving.app import ModelEndpoint, create_app
 from mlops_assets.serving.contract import FieldSpec, Scorer, ScorerLoader, UnknownEntityError
 from mlops_assets.serving.prediction_log import SCHEMA, PredictionLogWriter, read_prediction_log
 from mlops_assets.serving.request import RequestError, parse_rows
@@ -82,7 +82,7 @@ def running(tmp_path: Path, loader: ScorerLoader | None = None, **options: Any) 
     """A real server plus a keep-alive client; the server is stopped (log flushed) on exit."""
     options.setdefault("admin_token", TOKEN)
     log_folder = tmp_path / "prediction_log"
-    app = create_app(loader or toy_loader(), log_folder=log_folder, **options)
+    app = create_app([ModelEndpoint("credit", loader or toy_loader(), log_folder)], **options)
     with BackgroundServer(app) as server, httpx.Client(base_url=server.url, trust_env=False, timeout=10) as client:
         yield client, log_folder
 
@@ -117,10 +117,10 @@ def test_parse_rows_keeps_declared_fields_widens_ints_and_generates_request_ids(
 def test_the_default_body_cap_holds_a_full_batch_of_long_credit_rows() -> None:
     """A client may send ``MAX_BATCH_ROWS`` rows: the default body cap must not refuse them first."""
     from mlops_assets.serving.request import MAX_BATCH_ROWS, MAX_BODY_BYTES, MAX_REQUEST_ID_CHARS
-    from mlops_assets.simulate import synthetic_source
+    from domains.credit.data import synthetic_source
     from tests.integration.online_parity import request_rows
 
-    loans = synthetic_source(seed=0, days=20).loans.head(MAX_BATCH_ROWS)
+    loans = synthetic_source(seed=0, days=20).events.head(MAX_BATCH_ROWS)
     rows = [
         {**row, "loan_int_rate": row["loan_int_rate"] + 1e-9, "person_emp_length": row["person_emp_length"] + 1e-9,  # 17 digits
          "request_id": f"{i:0{MAX_REQUEST_ID_CHARS}d}"}
@@ -282,7 +282,7 @@ def test_metrics_expose_counters_latency_and_the_served_version(tmp_path: Path) 
     assert 'mlops_requests_total{route="/predict/batch",status="200"} 1' in lines
     assert 'mlops_request_errors_total{route="/predict",status="422"} 1' in lines
     assert 'mlops_request_errors_total{route="unmatched",status="404"} 1' in lines
-    assert 'mlops_predictions_total{version="1"} 5' in lines
+    assert 'mlops_predictions_total{model="credit",version="1"} 5' in lines
     assert 'mlops_request_duration_seconds_bucket{route="/predict",le="+Inf"} 4' in lines
     assert any(line.startswith('mlops_request_duration_seconds_bucket{route="/predict",le="0.0005"}') for line in lines)
     assert 'mlops_served_model_version{model="credit"} 1' in lines
@@ -401,7 +401,7 @@ def test_serve_writes_the_state_file_and_removes_it_on_sigterm(tmp_path: Path) -
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from mlops_assets.serving.app import create_app
+        from mlops_assets.serving.app import ModelEndpoint, create_app
         from mlops_assets.serving.contract import FieldSpec
         from mlops_assets.serving.server import serve
 
@@ -410,8 +410,8 @@ def test_serve_writes_the_state_file_and_removes_it_on_sigterm(tmp_path: Path) -
             def score(self, rows):
                 return [0.5 for _ in rows]
 
-        app = create_app(lambda version: One(), admin_token=None, log_folder=Path({str(tmp_path / "log")!r}))
-        serve(app, port=0, state_file=Path({str(state_file)!r}))
+        app = create_app([ModelEndpoint("one", lambda version: One(), Path({str(tmp_path / "log")!r}))], admin_token=None)
+        serve(app, port=0, state_files={{"one": Path({str(state_file)!r})}})
         """
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -423,11 +423,13 @@ def test_serve_writes_the_state_file_and_removes_it_on_sigterm(tmp_path: Path) -
             assert time.monotonic() < deadline, "no state file"
             time.sleep(0.05)
         state = json.loads(state_file.read_text())
-        assert set(state) == {"pid", "host", "port", "url", "started_at"}
+        assert set(state) == {"pid", "host", "port", "server", "url", "model", "started_at"}
         assert state["pid"] == proc.pid and state["host"] == "127.0.0.1" and state["port"] > 0
-        with httpx.Client(base_url=state["url"], trust_env=False) as client:
-            assert client.get("/health").status_code == 200
+        assert state["url"] == f"{state['server']}/models/one" and state["model"] == "one"
+        with httpx.Client(base_url=state["url"], trust_env=False) as client:  # the model's routes, as the deployment asset calls them
+            assert client.get("/version").json()["model_version"] == "1"
             assert client.post("/predict", json={"x": 1.0}).json()["score"] == 0.5
+        assert httpx.get(f"{state['server']}/health", trust_env=False).status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=30)

@@ -13,7 +13,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from mlops_assets.serving.app import create_app
+from mlops_assets.serving.app import ModelEndpoint, create_app
 from mlops_assets.serving.contract import FieldSpec, Scorer
 from mlops_assets.serving.prediction_log import read_prediction_log
 from mlops_assets.serving.routing import BUCKETS, Routing, bucket
@@ -66,7 +66,8 @@ class Registry:
 def running(tmp_path: Path, registry: Registry | None = None, **options: Any) -> Iterator[tuple[httpx.Client, Path]]:
     options.setdefault("admin_token", TOKEN)
     log_folder = tmp_path / "prediction_log"
-    app = create_app((registry or Registry()).load, log_folder=log_folder, **options)
+    sticky = options.pop("sticky_keys", ("dob_ssn",))
+    app = create_app([ModelEndpoint("credit", (registry or Registry()).load, log_folder, sticky)], **options)
     with BackgroundServer(app) as server, httpx.Client(base_url=server.url, trust_env=False, timeout=10) as client:
         yield client, log_folder
 
@@ -136,7 +137,7 @@ def test_canary_takes_its_share_of_applicants_and_each_applicant_sticks(tmp_path
         assert 'mlops_canary_percent{model="credit"} 10' in metrics
         assert 'mlops_canary_model_version{model="credit"} 2' in metrics
         canaried = sum(v == "2" for v in first.values()) + sum(v == "2" for v in again.values()) + by_row.count("2")
-        assert f'mlops_predictions_total{{version="2"}} {canaried}' in metrics
+        assert f'mlops_predictions_total{{model="credit",version="2"}} {canaried}' in metrics
 
         ramp = client.post("/admin/canary", json={"version": "2", "percent": 25}, headers=AUTH)
         assert ramp.json()["canary"] == {"version": "2", "percent": 25}
@@ -166,7 +167,7 @@ def test_shadow_scores_every_request_into_the_log_while_the_champion_answers(tmp
             assert predict(client, f"a{i}", amount=float(i), request_id=f"s{i}") == "1"
         batch = client.post("/predict/batch", json={"rows": [{"dob_ssn": "b", "amount": 7.0, "request_id": "sb"}]})
         assert batch.json()["model_version"] == "1"
-        scored = 'mlops_shadow_predictions_total{version="2",outcome="scored"} 151'
+        scored = 'mlops_shadow_predictions_total{model="credit",version="2",outcome="scored"} 151'
         deadline = time.monotonic() + 5  # the shadow scores after the answer has left: give the last one a moment
         while scored not in (metrics := client.get("/metrics").text.splitlines()) and time.monotonic() < deadline:
             time.sleep(0.01)

@@ -1,4 +1,4 @@
-"""Great Expectations validation of loan applications: quarantine, reasons and batch verdicts."""
+"""Great Expectations validation derived from a contract (the loan applications'): quarantine, reasons and batch verdicts."""
 
 from __future__ import annotations
 
@@ -9,17 +9,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_assets.schema import APPLICATION_COLUMNS
-from mlops_assets.validated.expectations import RULES, application_suite
-from mlops_assets.validated.validate import BATCH_RULE, EXPECTATION, REASON, validate_applications
+from domains.credit import APPLICATIONS
+from mlops_assets.validated.expectations import expectation_suite, rules_for
+from mlops_assets.validated.validate import BATCH_RULE, EXPECTATION, REASON, validate_batch
+
+APPLICATION_COLUMNS = APPLICATIONS.dtypes
+RULES = rules_for(APPLICATIONS.columns)
+
+
+def validate_applications(frame: pd.DataFrame, max_reject_fraction: float | None = None):
+    return validate_batch(frame, APPLICATIONS, max_reject_fraction=max_reject_fraction)
 
 AGE_OUTLIERS = {10074: 144, 10163: 144, 10508: 123, 38388: 144}
 EMP_OUTLIERS = {10000: 123.0, 10186: 123.0}
 
 
 @pytest.fixture(scope="module")
-def loans(credit_dir: Path) -> pd.DataFrame:
-    return pd.read_parquet(credit_dir / "loan_table.parquet")
+def loans(credit_tables) -> pd.DataFrame:
+    """Loans with every column a landing file has (and their label): real ones when present, else synthetic."""
+    return credit_tables.events
 
 
 @pytest.fixture
@@ -34,14 +42,18 @@ def reasons_by_id(quarantined: pd.DataFrame) -> dict[int, str]:
 
 
 def test_suite_lists_every_rule_once() -> None:
-    suite = application_suite()
+    suite = expectation_suite("applications", RULES)
     assert len(suite.expectations) == len(RULES) == 20
     assert len({rule.name for rule in RULES}) == len(RULES)
     not_null = {rule.column for rule in RULES if rule.expectation.endswith("not_be_null")}
     assert not_null == set(APPLICATION_COLUMNS) - {"created_timestamp"}
 
 
-def test_real_data_passes_and_quarantines_the_six_outliers(loans: pd.DataFrame, tmp_path: Path) -> None:
+@pytest.mark.real_data("credit_risk")
+def test_real_data_passes_and_quarantines_the_six_outliers(tmp_path: Path) -> None:
+    from tests.conftest import DATA
+
+    loans = pd.read_parquet(DATA / "credit_risk" / "loan_table.parquet")
     out = validate_applications(loans)
 
     assert out.passed and out.schema_ok

@@ -1,4 +1,4 @@
-"""`raw_arrival_sensor`: new landing files → ingest those days (one run for a contiguous batch)."""
+"""`<source>_arrival_sensor`: new landing files of a source → ingest those days (one run for a batch)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,17 @@ from pathlib import Path
 
 import dagster as dg
 
-from mlops_assets.keys import RAW_APPLICATIONS
 from mlops_assets.provenance import automatic_tags
 from mlops_assets.runs import RANGE_END, RANGE_START
+from mlops_assets.specs.source import SourceSpec
 from resources.lake import LakeResource
 
-KINDS = ("applications", "labels")
 
-
-def landing_files(landing_root: Path) -> dict[str, list[Path]]:
-    """Landing files of both kinds, by day."""
+def landing_files(landing_root: Path, folders: tuple[str, ...]) -> dict[str, list[Path]]:
+    """Landing files of the folders (a source's events and labels), by day."""
     days: dict[str, list[Path]] = {}
-    for kind in KINDS:
-        for folder in sorted((landing_root / kind).glob("date=*")):
+    for name in folders:
+        for folder in sorted((landing_root / name).glob("date=*")):
             days.setdefault(folder.name.removeprefix("date="), []).extend(sorted(folder.glob("*.parquet")))
     return days
 
@@ -30,14 +28,14 @@ def signature(files: list[Path]) -> str:
     return _digest("|".join(f"{p.parent.parent.name}/{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files))
 
 
-def already_ingested(instance: dg.DagsterInstance, files: dict[str, list[Path]]) -> dict[str, str]:
-    """The starting cursor: days raw_applications already holds, none of whose files is newer
+def already_ingested(instance: dg.DagsterInstance, raw: dg.AssetKey, files: dict[str, list[Path]]) -> dict[str, str]:
+    """The starting cursor: days the raw asset already holds, none of whose files is newer
     than its latest materialization, count as seen, so a new sensor does not re-ingest history
     (nor re-run a batch that failed validation until its files change)."""
-    latest = instance.get_latest_materialization_event(RAW_APPLICATIONS)
+    latest = instance.get_latest_materialization_event(raw)
     if latest is None:
         return {}
-    done = instance.get_materialized_partitions(RAW_APPLICATIONS)
+    done = instance.get_materialized_partitions(raw)
     return {
         day: signature(paths)
         for day, paths in files.items()
@@ -50,17 +48,20 @@ def _digest(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def raw_arrival_sensor(job_name: str) -> dg.SensorDefinition:
+def arrival_sensor(source: SourceSpec, job_name: str) -> dg.SensorDefinition:
+    name = f"{source.name}_arrival_sensor"
+    folders = (source.name, source.labels_landing)
+
     @dg.sensor(
-        name="raw_arrival_sensor",
+        name=name,
         job_name=job_name,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Ingests and validates every day whose landing files are new or changed.",
+        description=f"Ingests and validates every day whose {source.name} landing files (events or labels) are new or changed.",
     )
     def _sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult | dg.SkipReason:
-        files = landing_files(Path(lake.landing_root))
-        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else already_ingested(context.instance, files)
+        files = landing_files(Path(lake.landing_root), folders)
+        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else already_ingested(context.instance, source.key("raw"), files)
         current = {day: signature(paths) for day, paths in files.items()}
         changed = sorted(day for day, digest in current.items() if seen.get(day) != digest)
         if not changed:
@@ -72,7 +73,7 @@ def raw_arrival_sensor(job_name: str) -> dg.SensorDefinition:
             tags={
                 RANGE_START: first,
                 RANGE_END: last,
-                **automatic_tags(f"raw_arrival_sensor: new files for {len(changed)} day(s) {first}..{last}"),
+                **automatic_tags(f"{name}: new files for {len(changed)} day(s) {first}..{last}"),
             },
         )
         return dg.SensorResult(run_requests=[request], cursor=json.dumps(current))

@@ -13,8 +13,9 @@ from mlops_assets.deployment.rollout_asset import rollout_decision_asset
 from mlops_assets.evaluation.assets import evaluation_report_asset
 from mlops_assets.monitoring.assets import drift_report_asset, live_performance_asset
 from mlops_assets.monitoring.prediction_log import prediction_log_asset
+from mlops_assets.partitions import daily_partitions
 from mlops_assets.provenance import automatic_tags
-from mlops_assets.specs import ModelSpec
+from mlops_assets.specs.model import ModelSpec
 from mlops_assets.training.assets import candidate_model_asset, training_set_asset
 from sensors.drift import drift_sensor
 from sensors.new_labels import new_labels_sensor
@@ -42,8 +43,14 @@ def automatic_schedule(name: str, job: str, cron: str, description: str) -> dg.S
     )
 
 
-def build_model_assets(spec: ModelSpec) -> dg.Definitions:
-    """Training set → candidate → evaluation → gate → endpoint → prediction log → rollout decision, with their jobs."""
+def build_model_assets(spec: ModelSpec, partitions: dg.PartitionsDefinition | None = None) -> dg.Definitions:
+    """Training set → candidate → evaluation → gate → endpoint → prediction log → monitoring → rollout decision,
+    with their jobs, sensors and schedules.
+
+    ``partitions`` is the daily calendar of the Definitions (default: its source's); the
+    source's own assets come from ``build_source_assets`` (``build_definitions`` adds them).
+    """
+    partitions = partitions or daily_partitions(spec.source.first_day)
     assets = [
         training_set_asset(spec),
         candidate_model_asset(spec),
@@ -51,15 +58,16 @@ def build_model_assets(spec: ModelSpec) -> dg.Definitions:
         champion_gate_asset(spec),
         deployed_endpoint_asset(spec),
         prediction_log_asset(spec),
-        drift_report_asset(spec, spec.policy.psi_threshold),
+        drift_report_asset(spec, partitions),
         live_performance_asset(spec),
         rollout_decision_asset(spec),
     ]
+    tables = [table.key for table in spec.source.feature_tables]
     retrain = dg.define_asset_job(
         spec.retrain_job,
-        selection=dg.AssetSelection.assets(spec.events, *(keys.model_key(spec.name, s) for s in DELIVERY_STAGES)),
+        selection=dg.AssetSelection.assets(spec.events, *tables, *(keys.model_key(spec.name, s) for s in DELIVERY_STAGES)),
         hooks=mlflow_hooks(),
-        description=f"Refresh labelled events, train, evaluate, gate and deploy {spec.name}.",
+        description=f"Refresh labelled events{' and their feature tables' if tables else ''}, train, evaluate, gate and deploy {spec.name}.",
     )
     collect_log = dg.define_asset_job(
         f"{spec.name}_prediction_log",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlops_assets.schema import HOME_OWNERSHIP, LOAN_INTENT
+from domains.credit.contract import HOME_OWNERSHIP, LOAN_INTENT
 
 HOME_OWNERSHIP_CODES = {value: float(code) for code, value in enumerate(HOME_OWNERSHIP)}
 LOAN_INTENT_CODES = {value: float(code) for code, value in enumerate(LOAN_INTENT)}

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlops_assets.schema import LABEL
-from mlops_assets.simulate.landing import landed_days, write_landing
-from mlops_assets.simulate.sources import LabelModel, Population, SourceTables, SyntheticParams, synthetic_source
+from domains.credit.data import LABEL, LabelModel, Population, SyntheticParams, credit_tables, synthetic_source
+from mlops_assets.simulate.landing import ReplayTables, landed_days, landing_path, write_landing
+
+APPLICATIONS = "applications"  # the source's name: its landing folder
 
 
 RESAMPLE_DAYS = 30
@@ -67,7 +68,7 @@ class ScenarioSummary:
     scenario: str
     first_day: date
     last_day: date
-    applications: int
+    events: int
     labels: int
     notes: str
 
@@ -76,11 +77,11 @@ def simulate(
     root: Path,
     scenario: str,
     *,
-    history: SourceTables | None = None,
+    history: ReplayTables | None = None,
     days: int = 30,
     seed: int = 0,
     start: date | None = None,
-    label_delay_days: int = 7,
+    label_delay_days: int | None = None,
     rows_per_day: int = 80,
     progress: Callable[[str], None] | None = None,
 ) -> ScenarioSummary:
@@ -89,11 +90,13 @@ def simulate(
     `history` is the source the landed days came from; its loans still waiting for an
     outcome get their labels as the new days pass (without it those outcomes never arrive).
     """
+    from domains.credit.source import APPLICATIONS as source
+
     if scenario not in SCENARIO_TABLE:
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
     plan = SCENARIO_TABLE[scenario]
     root = Path(root)
-    landed = landed_days(root)
+    landed = landed_days(root, APPLICATIONS)
     if not landed:
         raise ValueError(f"nothing landed under {root}: replay a history first (mlops replay)")
     start = start or landed[-1] + timedelta(days=1)
@@ -109,27 +112,27 @@ def simulate(
         loans = _rekey(loans, root, zipcodes, credit, rng, keep_keys=True)
     else:
         generated = synthetic_source(seed=seed, start=start, days=days, rows_per_day=rows_per_day,
-                                     params=SyntheticParams(population=plan.population, label=plan.label)).loans
+                                     params=SyntheticParams(population=plan.population, label=plan.label)).events
         loans = _rekey(generated, root, zipcodes, credit, rng)
-    delay = plan.label_delay_days or label_delay_days
+    delay = plan.label_delay_days or label_delay_days or source.labels.delay_days
     pending = _pending(history, root, start, delay)
     _remember(root, loans)
-    tables = SourceTables(loans=pd.concat([pending, loans], ignore_index=True), zipcodes=zipcodes, credit_history=credit)
-    summary = write_landing(tables, root, start=start, days=days, label_delay_days=delay, progress=progress)
+    tables = credit_tables(pd.concat([pending, loans], ignore_index=True), zipcodes, credit)
+    summary = write_landing(source, tables, root, start=start, days=days, label_delay_days=delay, progress=progress)
     if plan.rename or plan.garbage_share:
         _break_files(root, start, days, plan, rng)
-    return ScenarioSummary(scenario, summary.first_day, summary.last_day, summary.applications, summary.labels, plan.notes)
+    return ScenarioSummary(scenario, summary.first_day, summary.last_day, summary.events, summary.labels, plan.notes)
 
 
-def _recent_history(root: Path, history: SourceTables | None, landed: list[date]) -> pd.DataFrame | None:
+def _recent_history(root: Path, history: ReplayTables | None, landed: list[date]) -> pd.DataFrame | None:
     """Landed applications of the last RESAMPLE_DAYS days with their outcomes (from the source)."""
     known = _known_loans(root, history)
     if known.empty:
         return None
     ids = pd.concat(
-        pd.read_parquet(root / "applications" / f"date={day}" / "applications.parquet", columns=["loan_id"])
+        pd.read_parquet(landing_path(root, APPLICATIONS, day), columns=["loan_id"])
         for day in landed[-RESAMPLE_DAYS:]
-        if (root / "applications" / f"date={day}" / "applications.parquet").exists()
+        if landing_path(root, APPLICATIONS, day).exists()
     )["loan_id"]
     return known[known["loan_id"].isin(ids)]
 
@@ -152,7 +155,7 @@ def _rekey(loans: pd.DataFrame, root: Path, zipcodes: pd.DataFrame, credit: pd.D
         out["zipcode"] = rng.choice(zipcodes["zipcode"].to_numpy(), size=len(out))
         known = rng.random(len(out)) < 0.035
         out.loc[known, "dob_ssn"] = rng.choice(credit["dob_ssn"].to_numpy(), size=int(known.sum()))
-    top = max(int(pd.read_parquet(p, columns=["loan_id"])["loan_id"].max()) for p in (root / "applications").glob("date=*/*.parquet"))
+    top = max(int(pd.read_parquet(p, columns=["loan_id"])["loan_id"].max()) for p in (root / APPLICATIONS).glob("date=*/*.parquet"))
     out["loan_id"] = np.arange(top + 1, top + 1 + len(out), dtype=np.int64)
     return out
 
@@ -169,9 +172,9 @@ def _remember(root: Path, loans: pd.DataFrame) -> None:
     pd.concat([known, loans], ignore_index=True).drop_duplicates("loan_id", keep="last").to_parquet(path, index=False)
 
 
-def _known_loans(root: Path, history: SourceTables | None) -> pd.DataFrame:
+def _known_loans(root: Path, history: ReplayTables | None) -> pd.DataFrame:
     """Every loan whose outcome the simulated world knows: the replayed source and what it generated."""
-    sources = [history.loans] if history is not None else []
+    sources = [history.events] if history is not None else []
     if _outcomes_file(root).exists():
         sources.append(pd.read_parquet(_outcomes_file(root)))
     if not sources:
@@ -179,7 +182,7 @@ def _known_loans(root: Path, history: SourceTables | None) -> pd.DataFrame:
     return pd.concat(sources, ignore_index=True).drop_duplicates("loan_id", keep="last")
 
 
-def _pending(history: SourceTables | None, root: Path, start: date, delay: int) -> pd.DataFrame:
+def _pending(history: ReplayTables | None, root: Path, start: date, delay: int) -> pd.DataFrame:
     """Loans landed before the window whose outcomes are due inside it (replayed or simulated)."""
     known = _known_loans(root, history)
     if known.empty:
@@ -191,7 +194,7 @@ def _pending(history: SourceTables | None, root: Path, start: date, delay: int) 
 def _break_files(root: Path, start: date, days: int, plan: Scenario, rng: np.random.Generator) -> None:
     """Rename a column or corrupt a share of rows in the window's application files, in place."""
     for offset in range(days):
-        path = root / "applications" / f"date={start + timedelta(days=offset)}" / "applications.parquet"
+        path = landing_path(root, APPLICATIONS, start + timedelta(days=offset))
         frame = pd.read_parquet(path)
         if plan.rename:
             frame = frame.rename(columns=dict([plan.rename]))

@@ -1,7 +1,8 @@
-"""Where simulated traffic comes from: the real credit-risk tables or a seeded synthetic population.
+"""Where the credit domain's replays come from: the real credit-risk tables or a seeded synthetic population.
 
-Both produce the same `SourceTables`, with the exact dtypes of `mlops_assets.schema`, so the
-landing writer and every scenario layered on top never care which one they were given.
+Both produce the same `ReplayTables` (loans with their outcome, and the two reference
+tables), with the contract's exact dtypes, so the landing writer and every scenario layered
+on top never care which one they were given.
 """
 
 from __future__ import annotations
@@ -13,51 +14,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlops_assets.schema import (
-    APPLICATION_COLUMNS,
-    CREDIT_HISTORY_COLUMNS,
-    EVENT_TIME,
-    HOME_OWNERSHIP,
-    LABEL,
-    LOAN_INTENT,
-    ZIPCODE_COLUMNS,
-)
+from domains.credit.contract import APPLICATION_COLUMNS, CREDIT_HISTORY, HOME_OWNERSHIP, LOAN_INTENT, LOAN_STATUS, ZIPCODES
+from mlops_assets.simulate.landing import ReplayTables, conform
+from mlops_assets.specs.contract import dtypes
 
-LOAN_COLUMNS: dict[str, str] = {**APPLICATION_COLUMNS, LABEL: "int64"}
+LABEL = LOAN_STATUS.column
+EVENT_TIME = "event_timestamp"
+LOAN_COLUMNS: dict[str, str] = {**dtypes(APPLICATION_COLUMNS), LABEL: "int64"}
+ZIPCODE_COLUMNS = dtypes(ZIPCODES.columns)
+CREDIT_HISTORY_COLUMNS = dtypes(CREDIT_HISTORY.columns)
 LOAN_FILE = "loan_table.parquet"
 ZIPCODE_FILE = "zipcode_table.parquet"
 CREDIT_HISTORY_FILE = "credit_history_sample.csv"
 
 
-@dataclass(frozen=True)
-class SourceTables:
-    """Everything the simulator replays: loans with their outcome, and the two reference tables."""
-
-    loans: pd.DataFrame  # APPLICATION_COLUMNS + LABEL
-    zipcodes: pd.DataFrame
-    credit_history: pd.DataFrame
-
-    def day_range(self) -> tuple[date, date]:
-        """First and last UTC day with an application."""
-        times = pd.to_datetime(self.loans[EVENT_TIME], utc=True)
-        return times.min().date(), times.max().date()
+def credit_tables(loans: pd.DataFrame, zipcodes: pd.DataFrame, credit_history: pd.DataFrame) -> ReplayTables:
+    """The three credit tables as a replay: loans are the events, the other two its reference tables."""
+    return ReplayTables(events=loans, reference={ZIPCODES.name: zipcodes, CREDIT_HISTORY.name: credit_history})
 
 
-def conform(frame: pd.DataFrame, columns: dict[str, str], name: str) -> pd.DataFrame:
-    """The contract's columns in the contract's order and dtypes (timestamps parsed as UTC)."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks columns {missing}; it must have {list(columns)}")
-    out = {}
-    for column, dtype in columns.items():
-        values = frame[column]
-        if dtype.startswith("datetime64"):
-            values = pd.to_datetime(values, utc=True)
-        out[column] = values.astype(dtype)
-    return pd.DataFrame(out).reset_index(drop=True)
-
-
-def load_credit_risk(directory: Path) -> SourceTables:
+def load_credit_risk(directory: Path) -> ReplayTables:
     """The real loan, zipcode and credit-history tables, conformed to the contracts."""
     directory = Path(directory)
     paths = [directory / LOAN_FILE, directory / ZIPCODE_FILE, directory / CREDIT_HISTORY_FILE]
@@ -66,15 +42,11 @@ def load_credit_risk(directory: Path) -> SourceTables:
             raise FileNotFoundError(
                 f"{path} not found: the credit-risk folder must hold {LOAN_FILE}, {ZIPCODE_FILE} and "
                 f"{CREDIT_HISTORY_FILE}; pass the folder that has them (e.g. ../shared/datasets/credit_risk, "
-                "or set MLOPS_CREDIT_DATA), or use synthetic_source() instead"
+                "or set MLOPS_DATA to the folder holding credit_risk/), or use synthetic_source() instead"
             )
     loans, zipcodes, history = pd.read_parquet(paths[0]), pd.read_parquet(paths[1]), pd.read_csv(paths[2])
     loans = conform(loans, LOAN_COLUMNS, LOAN_FILE).sort_values([EVENT_TIME, "loan_id"], ignore_index=True)
-    return SourceTables(
-        loans=loans,
-        zipcodes=conform(zipcodes, ZIPCODE_COLUMNS, ZIPCODE_FILE),
-        credit_history=conform(history, CREDIT_HISTORY_COLUMNS, CREDIT_HISTORY_FILE),
-    )
+    return credit_tables(loans, conform(zipcodes, ZIPCODE_COLUMNS, ZIPCODE_FILE), conform(history, CREDIT_HISTORY_COLUMNS, CREDIT_HISTORY_FILE))
 
 
 # --- synthetic population -------------------------------------------------------------------
@@ -179,20 +151,23 @@ def synthetic_source(
     days: int = 365,
     rows_per_day: int = 80,
     params: SyntheticParams = SyntheticParams(),
-) -> SourceTables:
+) -> ReplayTables:
     """A reproducible stand-in for the real data: same contracts, similar marginals, learnable label."""
     if days < 1 or rows_per_day < 1:
         raise ValueError(f"synthetic_source needs days >= 1 and rows_per_day >= 1, got {days} and {rows_per_day}")
     rng = np.random.default_rng(seed)
     zipcodes = _zipcodes(rng, params.population, start)
     loans = _loans(rng, params, zipcodes, start, days, rows_per_day)
-    return SourceTables(
-        loans=conform(loans, LOAN_COLUMNS, "synthetic loans"),
-        zipcodes=conform(zipcodes, ZIPCODE_COLUMNS, "synthetic zipcodes"),
-        credit_history=conform(
-            _credit_history(rng, params.population, loans, start), CREDIT_HISTORY_COLUMNS, "synthetic credit history"
-        ),
+    return credit_tables(
+        conform(loans, LOAN_COLUMNS, "synthetic loans"),
+        conform(zipcodes, ZIPCODE_COLUMNS, "synthetic zipcodes"),
+        conform(_credit_history(rng, params.population, loans, start), CREDIT_HISTORY_COLUMNS, "synthetic credit history"),
     )
+
+
+def synthetic_replay(seed: int) -> ReplayTables:
+    """The seeded stand-in `mlops replay` and the tests use when the real data is absent: a year of loans."""
+    return synthetic_source(seed=seed)
 
 
 def _zipcodes(rng: np.random.Generator, pop: Population, start: date) -> pd.DataFrame:

@@ -1,0 +1,95 @@
+"""Data contracts: the columns a landing file must have, and the labels that arrive later.
+
+A contract is data, not code: validation (the Great Expectations suite), the lake's
+schemas, the replay and the endpoint's request checks are all derived from it, so a
+column's type or range is written once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_assets.errors import ConfigurationError
+
+KINDS: dict[str, str] = {
+    "int": "int64",
+    "float": "float64",
+    "str": "object",
+    "timestamp": "datetime64[us, UTC]",
+}
+"""Contract kind -> the pandas dtype every lake partition stores it as."""
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def check_name(owner: str, name: str, what: str = "name") -> None:
+    """Names prefix asset keys, lake folders and registry models: lower_snake_case only."""
+    if not _NAME.match(name):
+        raise ConfigurationError(f"{owner}.{what}={name!r} must be lower_snake_case (letters, digits, _; starting with a letter)")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a contract: its kind and the values it may take (bounds are inclusive).
+
+    ``strict_min`` makes the lower bound exclusive; ``allowed`` lists every legal value of a
+    categorical column; ``unique`` marks a key; ``nullable`` allows missing values.
+    """
+
+    name: str
+    kind: str
+    nullable: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    strict_min: bool = False
+    allowed: tuple[Any, ...] = ()
+    unique: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        check_name("Column", self.name)
+        if self.kind not in KINDS:
+            raise ConfigurationError(f"Column {self.name!r}: kind={self.kind!r} must be one of {', '.join(KINDS)}")
+        if self.kind in ("str", "timestamp") and (self.minimum is not None or self.maximum is not None):
+            raise ConfigurationError(f"Column {self.name!r}: a {self.kind} column has no numeric bounds; use allowed=(...) instead")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ConfigurationError(f"Column {self.name!r}: minimum {self.minimum} is above maximum {self.maximum}")
+
+    @property
+    def dtype(self) -> str:
+        """The pandas dtype of this column in the lake."""
+        return KINDS[self.kind]
+
+    @property
+    def bounded(self) -> bool:
+        return self.minimum is not None or self.maximum is not None
+
+
+@dataclass(frozen=True)
+class LabelContract:
+    """Outcomes: files of (id, label, time it became known) that trail the events by ``delay_days``.
+
+    ``values`` are the only legal label values; the positive class (what the model scores)
+    is ``positive``. ``delay_days`` is the usual delay, used by the replay and the docs.
+    """
+
+    column: str
+    values: tuple[int, ...] = (0, 1)
+    positive: int = 1
+    delay_days: int = 7
+    time_column: str = "labelled_at"
+
+    def __post_init__(self) -> None:
+        check_name("LabelContract", self.column, "column")
+        check_name("LabelContract", self.time_column, "time_column")
+        if self.positive not in self.values:
+            raise ConfigurationError(f"LabelContract {self.column!r}: positive={self.positive} is not one of values={self.values}")
+        if self.delay_days < 0:
+            raise ConfigurationError(f"LabelContract {self.column!r}: delay_days={self.delay_days} cannot be negative")
+
+
+def dtypes(columns: tuple[Column, ...] | list[Column]) -> dict[str, str]:
+    """Column name -> pandas dtype, in contract order."""
+    return {column.name: column.dtype for column in columns}

@@ -1,0 +1,138 @@
+"""`ModelSpec`: the frozen description of one model that the model factory turns into assets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from mlops_assets.errors import ConfigurationError
+from mlops_assets.specs.contract import check_name
+from mlops_assets.specs.policy import RetrainPolicy
+from mlops_assets.specs.source import SourceSpec
+from mlops_assets.training.trainers import TrainedModel, train_lightgbm, train_logistic_baseline
+
+Trainer = Callable[..., TrainedModel]
+ROLLOUTS = ("gate", "shadow", "canary")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything that differs between two models; the factory holds everything that doesn't.
+
+    A model learns ``source``'s label from the Feast ``feature_service`` (the one feature list
+    training and serving both read), looked up by ``entity_keys`` (columns of the source).
+    ``optional_entity_keys`` may be unknown to the feature store (their features are then
+    missing); any other unknown key is a client error at the endpoint. ``sticky_keys`` name
+    the request fields that identify who asks, so a canary always answers the same callers.
+
+    `rollout` says how a challenger that passed the gate reaches traffic: "gate" makes it the
+    champion at once; "shadow" has it score every request beside the champion, and "canary"
+    has it answer `canary_percent` % of callers, until `<name>/rollout_decision` compares
+    the two on logged traffic (each side needing `rollout_min_outcomes` known outcomes) and
+    promotes it or ends the experiment.
+    """
+
+    name: str
+    source: SourceSpec
+    feature_service: str
+    entity_keys: tuple[str, ...]
+    label: str | None = None
+    trainer: Trainer = train_lightgbm
+    baseline: Trainer = train_logistic_baseline
+    categorical_features: tuple[str, ...] = ()
+    metric: str = "roc_auc"
+    margin: float = 0.002
+    holdout_days: int = 14
+    recency_half_life_days: float | None = None
+    min_training_rows: int = 500
+    optional_entity_keys: tuple[str, ...] = ()
+    sticky_keys: tuple[str, ...] = ()
+    slices: tuple[str, ...] = ()
+    max_slice_regression: float = 0.05
+    seed: int = 7
+    policy: RetrainPolicy = RetrainPolicy()
+    rollout: str = "gate"
+    canary_percent: float = 10.0
+    rollout_min_outcomes: int = 200
+    owners: tuple[str, ...] = ()
+    description: str = ""
+    params: dict[str, float | int | str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        check_name("ModelSpec", self.name)
+        where = f"ModelSpec {self.name!r}"
+        if not isinstance(self.source, SourceSpec):
+            raise ConfigurationError(f"{where}: source must be a SourceSpec (the data it learns from), got {type(self.source).__name__}")
+        contract = self.source.labels.column
+        if self.label is None:
+            object.__setattr__(self, "label", contract)
+        elif self.label != contract:
+            raise ConfigurationError(
+                f"{where}: label={self.label!r} is not in the label contract of source {self.source.name!r}, which names "
+                f"{contract!r}; use label={contract!r} (or leave it out), or add the label to the source's LabelContract"
+            )
+        columns = [c.name for c in self.source.columns]
+        for what, names in (("entity_keys", self.entity_keys), ("optional_entity_keys", self.optional_entity_keys),
+                            ("sticky_keys", self.sticky_keys), ("slices", self.slices)):  # fmt: skip
+            unknown = [n for n in names if n not in columns]
+            if unknown:
+                raise ConfigurationError(
+                    f"{where}: {what} {unknown} are not columns of source {self.source.name!r} ({', '.join(columns)}); "
+                    f"add them to the source's contract or fix the names"
+                )
+        if not self.entity_keys:
+            raise ConfigurationError(f"{where}: entity_keys is empty; name the source columns features are looked up by")
+        if stray := sorted(set(self.optional_entity_keys) - set(self.entity_keys)):
+            raise ConfigurationError(f"{where}: optional_entity_keys {stray} must also be in entity_keys")
+        if self.holdout_days < 1:
+            raise ConfigurationError(f"{where}: holdout_days={self.holdout_days} must be at least 1 day")
+        if not 0 <= self.margin < 1:
+            raise ConfigurationError(f"{where}: margin={self.margin} must be in [0, 1)")
+        if self.rollout not in ROLLOUTS:
+            raise ConfigurationError(f"{where}: rollout={self.rollout!r} must be one of {', '.join(ROLLOUTS)}")
+        if not 0 < self.canary_percent <= 50:
+            raise ConfigurationError(f"{where}: canary_percent={self.canary_percent} must be in (0, 50]: a canary is the smaller share")
+        if self.rollout_min_outcomes < 1:
+            raise ConfigurationError(f"{where}: rollout_min_outcomes={self.rollout_min_outcomes} must be at least 1")
+
+    @property
+    def registered_model(self) -> str:
+        return self.name
+
+    @property
+    def retrain_job(self) -> str:
+        return f"{self.name}_retrain"
+
+    @property
+    def rollout_job(self) -> str:
+        return f"{self.name}_rollout"
+
+    @property
+    def events(self) -> dg.AssetKey:
+        """The labelled events this model trains on: one row per event whose outcome is known."""
+        return self.source.key("labelled")
+
+    @property
+    def inputs(self) -> dg.AssetKey:
+        """The daily validated events drift is measured on."""
+        return self.source.key("validated")
+
+    @property
+    def id_column(self) -> str:
+        return self.source.id_column
+
+    @property
+    def event_time(self) -> str:
+        return self.source.event_time
+
+    @property
+    def asset_tags(self) -> dict[str, str]:
+        """Tags on every asset of this model: the catalog filters by them, jobs select by them."""
+        return {"mlops/model": self.name, "mlops/source": self.source.name}
+
+    @property
+    def required_entity_keys(self) -> tuple[str, ...]:
+        """Entity keys the feature store must know for the endpoint to score a request."""
+        return tuple(k for k in self.entity_keys if k not in self.optional_entity_keys)
