@@ -88,29 +88,32 @@ def cmd_replay(args: argparse.Namespace, profile: Profile) -> None:
         )
 
 
-def landed_range(profile: Profile) -> tuple[str, str]:
-    """The first and last day any source of the project has landed."""
+def landed_range(profile: Profile, sources: list[str] | None = None) -> tuple[str, str]:
+    """The first and last day any source of the project (or any of ``sources``) has landed."""
     from mlops_assets.simulate.landing import landed_days
 
-    days = sorted(day for source in project_sources(profile) for day in landed_days(profile.landing_root, source.name))
+    days = sorted(day for source in project_sources(profile, sources) for day in landed_days(profile.landing_root, source.name))
     if not days:
         raise SystemExit(f"nothing landed under {profile.landing_root}: run `mlops replay` first")
     return days[0].isoformat(), days[-1].isoformat()
 
 
-def run_pipeline(profile: Profile, *, job: str, days: tuple[str, str] | None, trigger: str):
-    from mlops_assets.definitions import build_definitions
+def run_pipeline(profile: Profile, *, job: str, days: tuple[str, str] | None, trigger: str, model: str | None = None):
+    """Run ``job`` in this process over ``days``; with ``model``, only that model's domain (its source, features and stages)."""
+    from mlops_assets.definitions import build_definitions, domain_selection
     from mlops_assets.instance import ensure_instance
     from mlops_assets.runs import failure_summary, run_job
 
     say(f"loading definitions and the Dagster instance at {profile.dagster_home}")
     defs = build_definitions(profile=profile)
     instance = ensure_instance(profile)
-    say(f"running job {job!r}" + (f" over {days[0]} .. {days[1]}" if days else "") + " (one run)")
+    assets = None if model is None else domain_selection(project_model(profile, model)).resolve(defs.resolve_asset_graph()) & set(
+        defs.resolve_job_def(job).asset_layer.selected_asset_keys)
+    say(f"running job {job!r}" + (f" for {model}" if model else "") + (f" over {days[0]} .. {days[1]}" if days else "") + " (one run)")
     started = time.perf_counter()
     if days is not None and defs.resolve_job_def(job).partitions_def is None:
         days = None  # a job of unpartitioned assets (a retrain) runs over everything known
-    result = run_job(defs, instance, job, days=days, trigger=trigger)
+    result = run_job(defs, instance, job, days=days, trigger=trigger, assets=assets)
     materialized = sorted({e.asset_key.to_user_string() for e in result.get_asset_materialization_events()})
     say(f"run {result.run_id[:8]} {'succeeded' if result.success else 'FAILED'} in {time.perf_counter() - started:.1f}s; materialized {', '.join(materialized)}")
     if not result.success:
@@ -119,8 +122,9 @@ def run_pipeline(profile: Profile, *, job: str, days: tuple[str, str] | None, tr
 
 
 def cmd_run(args: argparse.Namespace, profile: Profile) -> None:
-    days = (args.start, args.end or args.start) if args.start else landed_range(profile)
-    result = run_pipeline(profile, job=args.job, days=days, trigger="cli")
+    sources = [project_model(profile, args.model).source.name] if args.model else None
+    days = (args.start, args.end or args.start) if args.start else landed_range(profile, sources)
+    result = run_pipeline(profile, job=args.job, days=days, trigger="cli", model=args.model)
     if not result.success:
         raise SystemExit(1)
 
@@ -193,7 +197,7 @@ def cmd_simulate(args: argparse.Namespace, profile: Profile) -> None:
     if args.scenario not in source.sample_data.scenarios:
         raise SystemExit(f"{source.name} has no scenario {args.scenario!r}; choose one of {', '.join(source.sample_data.scenarios)}")
     history = replay_tables(profile, source, synthetic=args.synthetic, seed=0)
-    summary = source.sample_data.simulate(profile.landing_root, args.scenario, history=history, days=args.days, seed=args.seed, progress=say)
+    summary = source.sample_data.simulate(source, profile.landing_root, args.scenario, history=history, days=args.days, seed=args.seed, progress=say)
     say(f"{source.name} {args.scenario}: {summary.events} events, {summary.labels} labels, {summary.first_day} .. {summary.last_day}; {getattr(summary, 'notes', '')}")
 
 
@@ -240,6 +244,7 @@ def main(argv: list[str] | None = None) -> None:
 
     run = sub.add_parser("run", help="run a job over the landed days (default: the whole pipeline)")
     run.add_argument("--job", default="pipeline", help="pipeline | <source>_ingest | <model>_retrain | <model>_rollout")
+    run.add_argument("--model", help="only this model's domain: its source, the feature store and its stages")
     run.add_argument("--start", help="first partition day (default: first landed day)")
     run.add_argument("--end", help="last partition day (default: last landed day)")
     run.set_defaults(func=cmd_run)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from mlops_assets import keys
 from mlops_assets.errors import ConfigurationError
 from mlops_assets.features.assets import feature_views_asset, online_features
 from mlops_assets.model_factory import build_model_assets, mlflow_hooks
@@ -57,6 +58,16 @@ def shared_definitions(profile: Profile, sources: Sequence[SourceSpec]) -> dg.De
         resources=resources_for(profile),
         executor=dg.in_process_executor,
     )
+
+
+def domain_selection(model: ModelSpec) -> dg.AssetSelection:
+    """What the `pipeline` job materializes for one model: its source, the shared Feast assets and its delivery stages."""
+    source = model.source
+    own = [source.key(stage) for stage in ("raw", "validated", "quarantined", "labels", "labelled")]
+    own += [table.key for table in source.feature_tables] + ([source.key("reference")] if source.reference_tables else [])
+    return (
+        dg.AssetSelection.assets(*own, keys.FEATURE_VIEWS, keys.ONLINE_FEATURES) | dg.AssetSelection.tag("mlops/model", model.name)
+    ) - dg.AssetSelection.groups("monitoring", "rollout")
 
 
 def build_definitions(models: Sequence[ModelSpec] | None = None, *, profile: Profile | None = None) -> dg.Definitions:

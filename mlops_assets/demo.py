@@ -139,7 +139,7 @@ def second_chapter(profile: Profile, url: str, tables: dict, fields: dict[str, l
             if week >= len(source.sample_data.story):
                 continue
             scenario = source.sample_data.story[week]
-            summary = source.sample_data.simulate(profile.landing_root, scenario, history=tables[source.name], days=7, seed=week + 1)
+            summary = source.sample_data.simulate(source, profile.landing_root, scenario, history=tables[source.name], days=7, seed=week + 1)
             landed[source.name] = (summary.first_day.isoformat(), summary.last_day.isoformat())
             say(f"week {week + 1}: {source.name} {scenario} {summary.first_day}..{summary.last_day}: {summary.events} events{_notes(summary)}")
         rows = {}

@@ -9,7 +9,7 @@ a role hierarchy) and about the same 6 % of refusals.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -93,24 +93,3 @@ def _zipf(rng: np.random.Generator, size: int, n: int, exponent: float) -> np.nd
     """Indices in ``range(size)`` with a long tail: a few popular values, many rare ones."""
     weights = 1.0 / np.arange(1, size + 1) ** exponent
     return rng.permutation(size)[rng.choice(size, n, p=weights / weights.sum())]
-
-
-def continue_replay(root: Path, scenario: str, *, history: ReplayTables, days: int = 7, seed: int = 0, progress=None):
-    """Land the next ``days`` days of ``history`` after the last landed day (`mlops simulate --scenario continue`)."""
-    from domains.access_requests.source import ACCESS_REQUESTS
-    from mlops_assets.simulate.landing import landed_days, write_landing
-
-    if scenario not in SCENARIOS:
-        raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
-    landed = landed_days(root, ACCESS_REQUESTS.name)
-    if not landed:
-        raise ValueError(f"nothing landed under {root}: replay a history first (mlops replay)")
-    last = history.day_range(ACCESS_REQUESTS)[1]
-    start = landed[-1] + timedelta(days=1)
-    days = min(days, (last - start).days + 1)
-    if days < 1:
-        raise ValueError(f"the replay ends on {last}: every day of it has landed")
-    return write_landing(ACCESS_REQUESTS, history, root, start=start, days=days, progress=progress)
-
-
-SCENARIOS = ("continue",)

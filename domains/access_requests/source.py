@@ -5,6 +5,7 @@ from __future__ import annotations
 from domains.access_requests import data
 from domains.access_requests.contract import ACTION, REQUEST_COLUMNS
 from mlops_assets import SampleData, SourceSpec, label_history
+from mlops_assets.simulate import CONTINUE, continue_replay
 
 # Per entity: how many of its requests have a known decision so far, and the share granted.
 # Computed from earlier labelled requests only: each row is stamped when a decision arrived.
@@ -28,9 +29,9 @@ ACCESS_REQUESTS = SourceSpec(
         folder="access_requests",
         load=data.load_access_requests,
         synthesize=data.synthetic_replay,
-        simulate=data.continue_replay,
-        scenarios=data.SCENARIOS,
-        story=("continue",) * 6,  # `mlops demo`: the next weeks of requests arrive
+        simulate=continue_replay,
+        scenarios=(CONTINUE,),
+        story=(CONTINUE,) * 6,  # `mlops demo`: the next weeks of requests arrive
     ),
     owners=("team:identity",),
     description="Requests by employees for access to a resource; whether it was granted (action) is known 3 days later.",

@@ -18,8 +18,9 @@ import pandas as pd
 
 from domains.credit.data import LABEL, LabelModel, Population, SyntheticParams, credit_tables, synthetic_source
 from mlops_assets.simulate.landing import ReplayTables, landed_days, landing_path, write_landing
+from mlops_assets.specs.source import SourceSpec
 
-APPLICATIONS = "applications"  # the source's name: its landing folder
+APPLICATIONS = "applications"  # the credit source's name: its landing folder
 
 
 RESAMPLE_DAYS = 30
@@ -74,6 +75,7 @@ class ScenarioSummary:
 
 
 def simulate(
+    source: SourceSpec,
     root: Path,
     scenario: str,
     *,
@@ -90,8 +92,6 @@ def simulate(
     `history` is the source the landed days came from; its loans still waiting for an
     outcome get their labels as the new days pass (without it those outcomes never arrive).
     """
-    from domains.credit.source import APPLICATIONS as source
-
     if scenario not in SCENARIO_TABLE:
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
     plan = SCENARIO_TABLE[scenario]

@@ -40,7 +40,7 @@ class ReadSnapshot:
         closer = threading.Thread(
             target=_end_old_snapshots, args=(weakref.ref(self), self._open, max_age_s), name="sqlite-snapshot-closer", daemon=True
         )
-        weakref.finalize(self, self._open.set)  # when this object goes, wake the closer so it can exit
+        weakref.finalize(self, _release, connection, self._lock, self._open)
         closer.start()
 
     def fetchall(self, query: str, params: Sequence[Any]) -> list[Any]:
@@ -74,6 +74,20 @@ class ReadSnapshot:
         self._open.clear()
         if self._connection.in_transaction:
             self._connection.execute("ROLLBACK")  # a read transaction: ending it writes nothing either way
+
+
+def _release(connection: sqlite3.Connection, lock: threading.Lock, opened: threading.Event) -> None:
+    """A snapshot is gone: end its read transaction and close its connection, then wake its closer so it exits.
+
+    Without this, a snapshot dropped less than ``max_age_s`` after a read (a model swapped under
+    load) left its transaction open for as long as anything else held the connection, and
+    Feast's materialization waited for that file lock forever (seen in `mlops demo`).
+    """
+    with lock:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        connection.close()
+    opened.set()
 
 
 def _end_old_snapshots(ref: weakref.ref[ReadSnapshot], opened: threading.Event, max_age_s: float) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from mlops_assets.simulate.landing import (
+    CONTINUE,
     LandingSummary,
     ReplayTables,
     conform,
+    continue_replay,
     land_together,
     landed_days,
     landing_path,
     write_landing,
 )
 
-__all__ = ["LandingSummary", "ReplayTables", "conform", "land_together", "landed_days", "landing_path", "write_landing"]
+__all__ = ["CONTINUE", "LandingSummary", "ReplayTables", "conform", "continue_replay", "land_together", "landed_days", "landing_path", "write_landing"]

@@ -223,3 +223,34 @@ def land_together(
         first = max(tables.day_range(source)[0], today - timedelta(days=days - 1))
         summaries[source.name] = write_landing(source, tables, root, start=first, days=(today - first).days + 1, progress=progress)
     return summaries
+
+
+CONTINUE = "continue"
+
+
+def continue_replay(
+    source: SourceSpec,
+    root: Path,
+    scenario: str = CONTINUE,
+    *,
+    history: ReplayTables,
+    days: int = 7,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> LandingSummary:
+    """Land the next ``days`` days of ``history`` after the source's last landed day: the scenario "continue".
+
+    A ready `SampleData.simulate` for any source whose replay holds more days than have landed;
+    ``seed`` is unused (nothing is drawn).
+    """
+    if scenario != CONTINUE:
+        raise ValueError(f"unknown scenario {scenario!r} for {source.name}; choose {CONTINUE}")
+    landed = landed_days(root, source.name)
+    if not landed:
+        raise ValueError(f"nothing of {source.name} landed under {root}: replay a history first (mlops replay)")
+    last = history.day_range(source)[1]
+    start = landed[-1] + timedelta(days=1)
+    days = min(days, (last - start).days + 1)
+    if days < 1:
+        raise ValueError(f"the {source.name} replay ends on {last}: every day of it has landed")
+    return write_landing(source, history, root, start=start, days=days, progress=progress)

@@ -76,8 +76,9 @@ class SampleData:
     ``load(folder)`` reads the real dataset in ``folder`` (a name under the data root,
     `MLOPS_DATA`, default `../shared/datasets`); ``synthesize(seed)`` is the seeded stand-in
     used when that folder is absent. Both return a ``mlops_assets.simulate.ReplayTables``.
-    ``simulate(root, scenario, history=, days=, seed=)`` lands more days with a scenario
-    (`mlops simulate`); ``story`` is the scenario of each week `mlops demo` plays.
+    ``simulate(source, root, scenario, history=, days=, seed=)`` lands more days with a scenario
+    (`mlops simulate`; `mlops_assets.simulate.continue_replay` lands the replay's next days);
+    ``story`` is the scenario of each week `mlops demo` plays.
     """
 
     folder: str

@@ -105,3 +105,16 @@ def test_the_closer_thread_leaves_with_its_snapshot(db: Path) -> None:
     gc.collect()
     closer.join(timeout=2)
     assert not closer.is_alive(), "a closer thread outlived its snapshot"
+
+
+def test_a_snapshot_dropped_in_the_middle_of_its_transaction_frees_the_file(db: Path) -> None:
+    """A model swapped under load drops its reader right after a read: its transaction must not outlive it,
+    even while something else still holds the connection."""
+    connection = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    snapshot = ReadSnapshot(connection, max_age_s=60)  # its closer would wait a minute
+    snapshot.fetchall(QUERY, ["a"])
+    del snapshot
+    gc.collect()
+    write(db, 6.0, timeout_s=0)  # the file is free at once
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        connection.execute(QUERY, ["a"])
