@@ -1,6 +1,8 @@
 """mlops-assets: the machine-learning lifecycle as a Dagster asset graph.
 
-Specs in, Dagster definitions out:
+Specs in, Dagster definitions out: a `SourceSpec` says what lands (events, their late labels,
+reference tables, feature tables computed from labelled events), a `ModelSpec` what is learnt
+from it, and `build_definitions` turns the models into assets, jobs, sensors and schedules:
 
     from mlops_assets import ModelSpec, SourceSpec, build_definitions
     defs = build_definitions(models=[ModelSpec(name="churn", source=SourceSpec(...), ...)])

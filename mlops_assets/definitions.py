@@ -74,7 +74,9 @@ def build_definitions(models: Sequence[ModelSpec] | None = None, *, profile: Pro
     """Every source of ``models`` (default: the profile's project models), every model, and what they share.
 
     Specs are checked against each other and against the feature repo here, so a bad spec
-    fails when the definitions load, with a message that names the fix.
+    fails when the definitions load, with a message that names the fix. Every daily asset
+    shares one calendar, starting at the earliest ``first_day`` of the sources: Dagster runs
+    no job over assets with different calendars.
     """
     profile = profile or load_profile()
     models = project_models(profile) if models is None else tuple(models)

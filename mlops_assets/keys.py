@@ -10,9 +10,13 @@ from __future__ import annotations
 import dagster as dg
 
 FEATURE_VIEWS = dg.AssetKey("feature_views")
+"""Every domain's Feast objects applied (`feast apply`): depend on it to read features offline."""
+
 ONLINE_FEATURES = dg.AssetKey("online_features")
+"""The feature views materialized to the online store: every deployed endpoint depends on it."""
 
 SOURCE_STAGES = ("raw", "validated", "quarantined", "labels", "labelled", "reference")
+"""The stages `source_key` names, so a mistyped stage fails instead of naming an asset nobody builds."""
 
 MODEL_STAGES = (
     "training_set",
@@ -25,6 +29,7 @@ MODEL_STAGES = (
     "live_performance",
     "rollout_decision",
 )
+"""The stages `model_key` names, in the graph's order, each prefixed by the model's name."""
 
 
 def source_key(source: str, stage: str) -> dg.AssetKey:

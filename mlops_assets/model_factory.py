@@ -47,6 +47,12 @@ def build_model_assets(spec: ModelSpec, partitions: dg.PartitionsDefinition | No
     """Training set → candidate → evaluation → gate → endpoint → prediction log → monitoring → rollout decision,
     with their jobs, sensors and schedules.
 
+    Jobs: `<name>_retrain` (labelled events, feature tables, then training to deployment),
+    `<name>_prediction_log` and `<name>_rollout`. Sensors `<name>_new_labels_sensor`,
+    `<name>_drift_sensor` and `<name>_performance_sensor` launch the retrain job under the
+    spec's policy; schedules `<name>_weekly_retrain` (Mondays 03:00 UTC) and
+    `<name>_rollout_check` (daily 06:00 UTC) run without asking it.
+
     ``partitions`` is the daily calendar of the Definitions (default: its source's); the
     source's own assets come from ``build_source_assets`` (``build_definitions`` adds them).
     """

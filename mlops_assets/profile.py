@@ -51,30 +51,37 @@ class Profile:
 
     @property
     def dagster_home(self) -> Path:
+        """The Dagster instance: `DAGSTER_HOME` of every process this profile starts."""
         return self.home / "dagster"
 
     @property
     def landing_root(self) -> Path:
+        """Where files arrive: the replay writes here, the raw assets and arrival sensors read here."""
         return self.home / "landing"
 
     @property
     def lake_root(self) -> Path:
+        """The parquet tables the assets write; Feast's file sources are anchored here."""
         return self.home / "lake"
 
     @property
     def feast_root(self) -> Path:
+        """The rendered feature_store.yaml (and, embedded, the registry and SQLite online store)."""
         return self.home / "feast"
 
     @property
     def serving_root(self) -> Path:
+        """Each model's server state file and prediction log, under `<model>/`."""
         return self.home / "serving"
 
     @property
     def prediction_log_root(self) -> Path:
+        """Read by nothing: each model logs under `serving_root / <model> / "prediction_log"`."""
         return self.serving_root / "prediction_log"
 
     @property
     def server_state_file(self) -> Path:
+        """Read by nothing: each model's server writes `serving_root / <model> / "server.json"`."""
         return self.serving_root / "server.json"
 
     def postgres_urls(self) -> list[str]:

@@ -35,6 +35,11 @@ def feast_inputs(source: SourceSpec) -> list[dg.AssetKey]:
 def build_source_assets(source: SourceSpec, partitions: dg.PartitionsDefinition | None = None) -> dg.Definitions:
     """The source's assets, its ingest job, arrival sensor and nightly schedule.
 
+    The job `<source>_ingest` refreshes the source's assets (raw to feature tables, and the
+    Feast views when it has feature tables) and the monitoring of every model on it;
+    `<source>_arrival_sensor` launches it for the days whose landing files are new or changed,
+    and `<source>_nightly_ingest` at 02:00 UTC for the day before.
+
     ``partitions`` is the daily calendar shared by every source of one Definitions (default:
     one starting at ``source.first_day``).
     """

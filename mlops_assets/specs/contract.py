@@ -34,8 +34,11 @@ def check_name(owner: str, name: str, what: str = "name") -> None:
 class Column:
     """One column of a contract: its kind and the values it may take (bounds are inclusive).
 
+    ``kind`` is int, float, str or timestamp (`KINDS`: the lake stores each with one dtype).
     ``strict_min`` makes the lower bound exclusive; ``allowed`` lists every legal value of a
-    categorical column; ``unique`` marks a key; ``nullable`` allows missing values.
+    categorical column; ``unique`` marks a key; ``nullable`` allows missing values. The
+    validation suite is derived from them, and the endpoint checks a request field of that
+    name against the same bounds, values and nullability.
     """
 
     name: str
@@ -64,15 +67,20 @@ class Column:
 
     @property
     def bounded(self) -> bool:
+        """Whether it has a minimum or a maximum: only then does the suite check its range."""
         return self.minimum is not None or self.maximum is not None
 
 
 @dataclass(frozen=True)
 class LabelContract:
-    """Outcomes: files of (id, label, time it became known) that trail the events by ``delay_days``.
+    """Outcomes: files of (id, label, time it became known) that arrive after their events.
 
-    ``values`` are the only legal label values; the positive class (what the model scores)
-    is ``positive``. ``delay_days`` is the usual delay, used by the replay and the docs.
+    Labels land apart from the events because they are known later; ``time_column`` records
+    when, and label histories are stamped with it, so a feature never counts an outcome that
+    was unknown when an event happened. ``values`` lists the label's values and must hold
+    ``positive``, the value `label_history` counts as a hit (the trainers score the
+    probability of 1). ``delay_days`` is the usual delay: the replay lands outcomes that
+    late; the pipeline itself waits for no delay, it uses the outcomes that have arrived.
     """
 
     column: str

@@ -23,15 +23,31 @@ class ModelSpec:
 
     A model learns ``source``'s label from the Feast ``feature_service`` (the one feature list
     training and serving both read), looked up by ``entity_keys`` (columns of the source).
+    ``label`` defaults to the label contract's column and may only repeat it.
     ``optional_entity_keys`` may be unknown to the feature store (their features are then
     missing); any other unknown key is a client error at the endpoint. ``sticky_keys`` name
     the request fields that identify who asks, so a canary always answers the same callers.
+
+    ``trainer`` fits the challenger and ``baseline`` the bar a first model must clear; both
+    are called as ``f(train, features=, label=, categorical=, seed=, weights=)`` (the trainer
+    also with ``params=params``) and return a `TrainedModel`. ``categorical_features`` are
+    passed as ``categorical``; ``recency_half_life_days`` makes ``weights`` halve every that
+    many days back from the newest row (None: equal weights), so a retrain after a change
+    follows the newest outcomes. The last ``holdout_days`` days are held out; fewer than
+    ``min_training_rows`` training rows fail the run.
+
+    The gate promotes a challenger that beats the champion (for a first model, the baseline)
+    on the holdout by ``margin`` in ``metric`` (roc_auc, pr_auc, log_loss, brier or ece) and,
+    against a champion, loses no more than ``max_slice_regression`` ROC-AUC on any value of
+    the ``slices`` columns. ``policy`` limits automatic retraining.
 
     `rollout` says how a challenger that passed the gate reaches traffic: "gate" makes it the
     champion at once; "shadow" has it score every request beside the champion, and "canary"
     has it answer `canary_percent` % of callers, until `<name>/rollout_decision` compares
     the two on logged traffic (each side needing `rollout_min_outcomes` known outcomes) and
     promotes it or ends the experiment.
+
+    ``owners`` go on every asset of the model; ``description`` is for the people reading the spec.
     """
 
     name: str
@@ -99,14 +115,17 @@ class ModelSpec:
 
     @property
     def registered_model(self) -> str:
+        """Its name in the MLflow registry: the spec's name, so assets and registry versions match."""
         return self.name
 
     @property
     def retrain_job(self) -> str:
+        """`<name>_retrain`: the job the retrain sensors and the weekly schedule launch."""
         return f"{self.name}_retrain"
 
     @property
     def rollout_job(self) -> str:
+        """`<name>_rollout`: the job that decides a running shadow or canary."""
         return f"{self.name}_rollout"
 
     @property
@@ -121,10 +140,12 @@ class ModelSpec:
 
     @property
     def id_column(self) -> str:
+        """The source's id column: it joins labels to events and outcomes to predictions."""
         return self.source.id_column
 
     @property
     def event_time(self) -> str:
+        """The source's event time: the point-in-time join and the holdout split read it."""
         return self.source.event_time
 
     @property

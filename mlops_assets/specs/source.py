@@ -23,7 +23,11 @@ from mlops_assets.specs.contract import Column, LabelContract, check_name, dtype
 @dataclass(frozen=True)
 class ReferenceTable:
     """An entity table that lands whole (`landing/reference/<name>.parquet`) and is served by Feast
-    from the lake's `reference/<name>.parquet`."""
+    from the lake's `reference/<name>.parquet`.
+
+    ``columns`` is its contract: the reference asset fails on a landed table that lacks one
+    of them, and copies only these into the lake.
+    """
 
     name: str
     columns: tuple[Column, ...]
@@ -34,6 +38,7 @@ class ReferenceTable:
 
     @property
     def lake_path(self) -> tuple[str, str]:
+        """Where it lives under the lake root: the path its Feast `FileSource` names."""
         return ("reference", f"{self.name}.parquet")
 
 
@@ -46,9 +51,11 @@ class FeatureTable:
     """An entity feature table computed from the source's labelled events, written to the lake's
     `features/<name>.parquet` for a Feast `FileSource` to read.
 
-    ``build`` must stamp every row with the time its values became known (for outcomes, the
-    time the label arrived), so a point-in-time join never reads a value from after an event.
-    ``features`` names the columns it adds besides keys and timestamps.
+    ``build(events, source)`` takes the labelled events as a polars DataFrame and must stamp
+    every row with the time its values became known (for outcomes, the time the label
+    arrived), in ``event_timestamp`` and ``created_timestamp``, so a point-in-time join never
+    reads a value from after an event. ``keys`` are its entity columns (the Feast entity's join
+    keys) and ``features`` the columns it adds; the asset fails when a column is missing.
     """
 
     name: str
@@ -62,10 +69,12 @@ class FeatureTable:
 
     @property
     def lake_path(self) -> tuple[str, str]:
+        """Where it is written under the lake root: the path its Feast `FileSource` names."""
         return ("features", f"{self.name}.parquet")
 
     @property
     def key(self) -> dg.AssetKey:
+        """Its asset key, the table's name: user assets and jobs select it by this."""
         return keys.feature_table_key(self.name)
 
 
@@ -98,6 +107,11 @@ class SourceSpec:
     its time column). Validation quarantines rows that break ``columns``; a day with more
     than ``max_reject_fraction`` bad rows (or a schema break) is rejected whole.
     ``first_day`` is the earliest day data can fall on: the daily partitions start there.
+
+    ``reference_tables`` land whole and ``feature_tables`` are computed from the labelled
+    events; Feast serves both. ``sample_data`` lets `mlops replay`, the demo and the tests
+    land rows without a real upstream. ``owners`` go on every asset of the source, and
+    ``description`` on its raw asset, where the Dagster UI shows them.
     """
 
     name: str
@@ -142,6 +156,7 @@ class SourceSpec:
             raise ConfigurationError(f"{where}: max_reject_fraction={self.max_reject_fraction} must be in [0, 1)")
 
     def column(self, name: str) -> Column:
+        """The contract's column of that name; a KeyError names the source, so a wrong name is found at once."""
         for column in self.columns:
             if column.name == name:
                 return column

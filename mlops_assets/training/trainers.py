@@ -25,7 +25,11 @@ LIGHTGBM_DEFAULTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """A fitted model, the MLflow flavour that stores it, and the inputs it expects."""
+    """A fitted model, the MLflow flavour that stores it, and the inputs it expects.
+
+    What every trainer returns: the factory logs ``model`` with the ``flavor`` MLflow module
+    (lightgbm or sklearn), records ``params``, and scores rows by ``features``, in that order.
+    """
 
     flavor: str
     model: Any
@@ -54,7 +58,12 @@ def train_lightgbm(
     params: Mapping[str, Any] | None = None,
     weights: np.ndarray | None = None,
 ) -> TrainedModel:
-    """LightGBM on a float matrix (categoricals as integer codes), early-stopped on the latest 10%."""
+    """LightGBM on a float matrix (categoricals as integer codes), early-stopped on the latest 10%.
+
+    Rows arrive in time order, so the newest tenth picks the number of rounds, and the final
+    model is then fitted on every row with that many. ``params`` override the defaults in
+    `mlops_assets.training.trainers.LIGHTGBM_DEFAULTS` (``num_boost_round`` caps the rounds: 600).
+    """
     import lightgbm as lgb
 
     config = {**LIGHTGBM_DEFAULTS, "seed": seed, **(params or {})}
@@ -86,7 +95,10 @@ def train_logistic_baseline(
     params: Mapping[str, Any] | None = None,
     weights: np.ndarray | None = None,
 ) -> TrainedModel:
-    """Median-imputed, scaled logistic regression: the bar a first model must clear."""
+    """Median-imputed, scaled logistic regression: the bar a first model must clear.
+
+    It takes a trainer's arguments so a spec can swap it; ``categorical`` and ``params`` are not used.
+    """
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
