@@ -74,16 +74,6 @@ class Profile:
         """Each model's server state file and prediction log, under `<model>/`."""
         return self.home / "serving"
 
-    @property
-    def prediction_log_root(self) -> Path:
-        """Read by nothing: each model logs under `serving_root / <model> / "prediction_log"`."""
-        return self.serving_root / "prediction_log"
-
-    @property
-    def server_state_file(self) -> Path:
-        """Read by nothing: each model's server writes `serving_root / <model> / "server.json"`."""
-        return self.serving_root / "server.json"
-
     def postgres_urls(self) -> list[str]:
         """The PostgreSQL databases this profile stores into (none when embedded)."""
         urls = [self.dagster_pg_url, self.mlflow_tracking_uri, self.feast_registry.replace("+psycopg", "", 1)]
