@@ -35,6 +35,7 @@ validate: install
 # docs/api.md from the docstrings; tests/unit/test_api_reference.py fails while it is stale.
 docs: install
 	$(UV) run --locked python docs/apidoc.py
+	$(UV) run --locked python docs/sync_tutorial.py
 
 clean:
 	rm -rf .mlops dist

@@ -62,9 +62,9 @@ def synthetic_requests(seed: int = 0, *, n: int = 32_760, first_day: date = FIRS
     title = _zipf(rng, titles, n, 1.0)
     family = np.where(rng.random(n) < 0.8, title_family[title], dept_family[department])
     logit = (
-        3.3
-        + rng.normal(0, 1.4, resources)[resource]
-        + rng.normal(0, 0.9, managers)[manager]
+        4.0
+        + rng.normal(0, 1.8, resources)[resource]
+        + rng.normal(0, 1.1, managers)[manager]
         + rng.normal(0, 0.6, departments)[department]
         + rng.normal(0, 0.5, families)[family]
     )

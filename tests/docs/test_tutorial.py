@@ -9,11 +9,12 @@ in the background is still there for the next block), each must exit 0.
 from __future__ import annotations
 
 import os
+import queue
 import re
-import select
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,25 +47,37 @@ def blocks(markdown: str) -> list[Block]:
 
 
 class Shell:
-    """One bash session fed block after block; each block's status is read back through a marker line."""
+    """One bash session fed block after block; each block's status is read back through a marker line.
+
+    A thread reads the session's output line by line into a queue, so waiting for a block never
+    mixes ``select`` with buffered reads.
+    """
 
     def __init__(self, cwd: Path, env: dict[str, str], log: Path) -> None:
         self._log = log.open("w")
         self._process = subprocess.Popen(["bash", "--norc", "--noprofile"], cwd=cwd, env=env, stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
         self.run("set -m; set -o pipefail", "setup")
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self._lines.put(line)
+        self._lines.put("")  # the session ended
 
     def run(self, script: str, where: str) -> str:
         marker = f"__block_done_{time.monotonic_ns()}__"
-        assert self._process.stdin is not None and self._process.stdout is not None
-        self._process.stdin.write(f"{{\n{script}\n}}\necho {marker} $?\n")
+        assert self._process.stdin is not None
+        self._process.stdin.write(f"{{\n{script}\n}}\nstatus=$?; printf '\\n%s %s\\n' {marker} $status\n")  # own line even after output without a newline
         self._process.stdin.flush()
         output, deadline = [], time.monotonic() + BLOCK_TIMEOUT_S
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([self._process.stdout], [], [], 5)
-            if not ready:
+            try:
+                line = self._lines.get(timeout=5)
+            except queue.Empty:
                 continue
-            line = self._process.stdout.readline()
             if not line:
                 raise AssertionError(f"{where}: the shell ended:\n{''.join(output)[-3000:]}")
             self._log.write(line)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import textwrap
@@ -372,28 +371,6 @@ def test_concurrent_load_with_a_reload_in_the_middle_has_no_errors(tmp_path: Pat
     assert len(log) == threads * per_thread
     for _, row in log.iterrows():  # each logged score was made by the version it is logged under
         assert row["score"] == pytest.approx(expected_score(json.loads(row["inputs"]), row["model_version"]))
-
-
-def test_median_single_row_latency_over_keep_alive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Measured and printed, not asserted: timing depends on the machine."""
-    with running(tmp_path) as (client, log_folder):
-        body = orjson.dumps(GOOD)
-        headers = {"content-type": "application/json"}
-        for _ in range(200):
-            client.post("/predict", content=body, headers=headers)
-        samples = []
-        for _ in range(2000):
-            start = time.perf_counter()
-            response = client.post("/predict", content=body, headers=headers)
-            samples.append(time.perf_counter() - start)
-            assert response.status_code == 200
-    in_app = read_prediction_log(log_folder)["latency_ms"].iloc[200:]
-    with capsys.disabled():
-        print(
-            f"\n[serving latency] POST /predict round trip over keep-alive: median {statistics.median(samples) * 1e3:.3f} ms, "
-            f"p99 {sorted(samples)[int(len(samples) * 0.99)] * 1e3:.3f} ms; in-app (body read to scores) median "
-            f"{in_app.median():.3f} ms"
-        )
 
 
 def test_serve_writes_the_state_file_and_removes_it_on_sigterm(tmp_path: Path) -> None:
