@@ -1,22 +1,27 @@
-"""Serving one credit application, one run: `mlops serve` vs `mlflow models serve` vs a bare ASGI floor.
+"""Serving one request, one run: `mlops serve` (every model from one process) vs `mlflow models serve` vs a bare ASGI floor.
 
-The same champion (the session pipeline's, trained on 60 real days) behind every server;
-every server is its own process, as in production; every client thread has its own
-keep-alive connection (``http_client.KeepAliveClient``) and cycles through 500 real
-applications. Rows:
+Both shipped models, credit (a loan application per request) and access (an access request:
+integer codes, five entity histories in the store), with the session pipeline's champions
+(trained on 60 real days of each domain) behind every server; every server is its own
+process, as in production; every client thread has its own keep-alive connection
+(``http_client.KeepAliveClient``) and cycles through 500 real requests of the model it
+measures. Rows, for each model:
 
 - floor: a bare ASGI + orjson app that parses the body and answers a constant;
 - ours, features in request: our app and ``NativeModel`` fed the model's features in the
-  request, as MLflow's server is: the like-for-like comparison;
-- ours (`mlops serve`): the real CLI: validation, direct Feast online read (SQLite), the
-  encoder, the booster, the asynchronous prediction log;
+  request, as MLflow's server is (one process for both models): the like-for-like comparison;
+- ours (`mlops serve`): the real CLI serving both models from one process, each under
+  `/models/<name>/predict`: validation, direct Feast online read (SQLite), the on-demand
+  view, the booster, the asynchronous prediction log;
 - the same with a shadow version scoring every request;
-- mlflow models serve: the champion's pyfunc, the features as ``dataframe_split``.
+- mlflow models serve: the champion's pyfunc, the features as ``dataframe_split``;
+- credit only, `mlops serve --model credit`: the same server answering for credit alone,
+  so the run shows what serving a second model from the process costs the first.
 
 Every server runs for the whole benchmark and is measured in ``ROUNDS`` interleaved rounds
-(floor, ours, ours + shadow, features in request, mlflow, then again): this 2-core virtual
-machine's speed drifts by 20-40% over minutes, and measuring one server after the other
-put that drift into the ratios. Each figure pools its rounds' requests.
+(each server and model in turn, then again): this 2-core virtual machine's speed drifts by
+20-40% over minutes, and measuring one server after the other put that drift into the
+ratios. Each figure pools its rounds' requests.
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -44,13 +51,21 @@ import pytest
 
 from tests.benchmarks.http_client import KeepAliveClient
 from tests.conftest import TOKEN, Pipeline
-from tests.integration.online_parity import request_rows
+from tests.integration.online_parity import ACCESS_FIELDS, CREDIT_FIELDS, request_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-WARMUP, REQUESTS, ROUNDS, THREADS, ROWS = 300, 5000, 5, (1, 4), 500  # WARMUP and REQUESTS per server, spread over the rounds
+WARMUP, REQUESTS, ROUNDS, THREADS, ROWS = 300, 5000, 5, (1, 4), 500  # WARMUP and REQUESTS per row and thread count, spread over the rounds
+MLFLOW_REQUESTS = 1000  # MLflow answers 20-30x slower: 5,000 of its requests took 1.5 min per model when the machine was busy
 READY_TIMEOUT_S = 120
-REAL, DIRECT, SHADOWED, FLOOR_NAME, MLFLOW = (
-    "ours (mlops serve)", "ours, features in request", "ours + shadow", "floor (bare ASGI)", "mlflow models serve",
+CREDIT, ACCESS = "credit", "access"
+FIELDS = {CREDIT: CREDIT_FIELDS, ACCESS: ACCESS_FIELDS}  # each model's request fields, in the order the bench sends them
+REAL, ALONE, SHADOWED, DIRECT, FLOOR_NAME, MLFLOW = (
+    "ours (mlops serve)", "ours, --model credit only", "ours + shadow", "ours, features in request", "floor (bare ASGI)",
+    "mlflow models serve",
+)  # fmt: skip
+ROWS_OF_A_ROUND = (  # server, route, Bodies field; each row for every model the server answers for
+    (FLOOR_NAME, "/predict", "ours"), (REAL, "/predict", "ours"), (ALONE, "/predict", "ours"), (SHADOWED, "/predict", "ours"),
+    (DIRECT, "/predict", "features"), (MLFLOW, "/invocations", "mlflow"),
 )  # fmt: skip
 
 DIRECT_SERVER = textwrap.dedent(
@@ -61,34 +76,41 @@ DIRECT_SERVER = textwrap.dedent(
     import numpy as np
     from mlflow import MlflowClient
 
-    from mlops_assets.serving.app import create_app
+    from mlops_assets.serving.app import ModelEndpoint, create_app
     from mlops_assets.serving.contract import FieldSpec
     from mlops_assets.serving.native_model import NativeModel
     from mlops_assets.serving.server import serve
-    from mlops_assets.training.model_io import load_trained
+    from mlops_assets.training.model_io import FEATURES_TAG, FLAVOR_TAG, load_trained
 
-    features, folder = json.loads(sys.argv[1]), Path(sys.argv[2])
+    folder, models = Path(sys.argv[1]), sys.argv[2:]
 
     class FeaturesInRequestScorer:
         \"\"\"No feature store: the request carries the model's features, as MLflow's server takes them.\"\"\"
 
-        model_name, fields = "credit", tuple(FieldSpec(name, "float", nullable=True) for name in features)
         inline = True  # no I/O: score on the event loop, as mlops serve does with a local online store
 
-        def __init__(self, version):
-            self.version = version
-            self._model = NativeModel(load_trained(f"models:/credit/{version}", flavor="lightgbm", features=features))
+        def __init__(self, model, found):
+            self.model_name, self.version = model, str(found.version)
+            self.features = json.loads(found.tags[FEATURES_TAG])
+            self.fields = tuple(FieldSpec(name, "float", nullable=True) for name in self.features)
+            uri = f"models:/{model}/{found.version}"
+            self._model = NativeModel(load_trained(uri, flavor=found.tags[FLAVOR_TAG], features=self.features))
 
         def score(self, rows):
             if len(rows) == 1:
-                return [self._model.predict_one([rows[0][f] for f in features])]
-            return self._model.predict(np.array([[row[f] for f in features] for row in rows], dtype="float64")).tolist()
+                return [self._model.predict_one([rows[0][f] for f in self.features])]
+            return self._model.predict(np.array([[row[f] for f in self.features] for row in rows], dtype="float64")).tolist()
 
-    def load(version):
-        return FeaturesInRequestScorer(str(version or MlflowClient().get_model_version_by_alias("credit", "champion").version))
+    def loader(model):
+        def load(version):
+            client = MlflowClient()
+            found = client.get_model_version_by_alias(model, "champion") if version is None else client.get_model_version(model, version)
+            return FeaturesInRequestScorer(model, found)
 
-    app = create_app(load, admin_token=None, log_folder=folder / "prediction_log", sticky_keys=())
-    serve(app, port=0, state_file=folder / "state.json")
+        return load
+
+    endpoints = [ModelEndpoint(m, loader(m), folder / m / "prediction_log") for m in models]
+    serve(create_app(endpoints, admin_token=None), port=0, state_files={m: folder / f"{m}.json" for m in models})
     """
 )
 
@@ -122,18 +144,29 @@ FLOOR = textwrap.dedent(
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         await send({"type": "http.response.body", "body": ANSWER})
 
-    serve(app, port=0, state_file=Path(sys.argv[1]) / "state.json")
+    folder, models = Path(sys.argv[1]), sys.argv[2:]
+    serve(app, port=0, state_files={m: folder / f"{m}.json" for m in models})  # every model's URL answers the same
     """
 )
 
 
 @dataclass(frozen=True)
 class Result:
-    name: str
+    server: str
+    model: str
     threads: int
     median_ms: float
     p99_ms: float
     rps: float
+
+
+@dataclass(frozen=True)
+class Bodies:
+    """One model's ``ROWS`` real requests, in each server's format."""
+
+    ours: list[bytes]  # the request fields, as clients send them to mlops serve
+    features: list[bytes]  # the model's features, for the features-in-request server
+    mlflow: list[bytes]  # the same features as MLflow's ``dataframe_split``
 
 
 @contextmanager
@@ -158,53 +191,68 @@ def process(command: list[str], log: Path, env: dict[str, str]) -> Iterator[subp
                 proc.wait(10)
 
 
-def wait_ready(
-    proc: subprocess.Popen[bytes], started: float, url: str | None, path: str, state: Path | None, log: Path
-) -> tuple[str, float]:
-    """The server's URL and seconds from process start to the first 200 on ``path``."""
-    deadline = started + READY_TIMEOUT_S
+def wait_ready(proc: subprocess.Popen[bytes], deadline: float, where: Path | str, ready: str, log: Path) -> str:
+    """A model's URL on the server, once ``ready`` under it answers 200; ``where`` is the URL or the state file that holds it."""
+    url = where if isinstance(where, str) else None
     with httpx.Client(trust_env=False, timeout=1.0) as client:
         while time.monotonic() < deadline:
             assert proc.poll() is None, f"server exited with {proc.returncode}: {log.read_text()[-2000:]}"
-            if url is None and state is not None and state.exists():
-                url = json.loads(state.read_text())["url"]
+            if url is None and isinstance(where, Path) and where.exists():
+                url = json.loads(where.read_text())["url"]
             if url is not None:
                 try:
-                    if client.get(url + path).status_code == 200:
-                        return url, time.monotonic() - started
+                    if client.get(url + ready).status_code == 200:
+                        return url
                 except httpx.TransportError:
                     pass
             time.sleep(0.02)
     raise TimeoutError(f"not ready within {READY_TIMEOUT_S}s: {log.read_text()[-2000:]}")
 
 
+class Fleet:
+    """The run's servers, each started alone (so its start-up time is its own) and kept up for every round."""
+
+    def __init__(self, stack: ExitStack, logs: Path, env: dict[str, str]) -> None:
+        self._stack, self._logs, self._env = stack, logs, env
+        self.startup: dict[str, float] = {}  # server -> seconds from process start to every model ready
+
+    def start(self, name: str, command: list[str], models: Mapping[str, Path | str], ready: str) -> dict[str, str]:
+        """Each model's URL on the new server (``models`` maps a model to its URL or the state file naming it)."""
+        log = self._logs / f"{name.replace(' ', '_')}.log"
+        began = time.monotonic()
+        proc = self._stack.enter_context(process(command, log, self._env))
+        urls = {model: wait_ready(proc, began + READY_TIMEOUT_S, where, ready, log) for model, where in models.items()}
+        self.startup[name] = time.monotonic() - began
+        return urls
+
+
 @dataclass
 class Samples:
-    """One server's latencies at one thread count, pooled over the rounds."""
+    """One row's latencies at one thread count, pooled over the rounds."""
 
     latencies: list[float] = field(default_factory=list)
     wall_s: float = 0.0
 
-    def result(self, name: str, threads: int) -> Result:
+    def result(self, server: str, model: str, threads: int) -> Result:
         flat = sorted(self.latencies)
-        return Result(name, threads, statistics.median(flat) * 1e3, flat[int(len(flat) * 0.99)] * 1e3, len(flat) / self.wall_s)
+        return Result(server, model, threads, statistics.median(flat) * 1e3, flat[int(len(flat) * 0.99)] * 1e3, len(flat) / self.wall_s)
 
 
-def measure(name: str, url: str, path: str, bodies: list[bytes], threads: int, into: Samples) -> None:
-    """One round: ``REQUESTS / ROUNDS`` single-row posts over ``threads`` keep-alive connections, after unmeasured warm-up ones."""
-    per_thread = REQUESTS // ROUNDS // threads
+def measure(name: str, endpoint: str, bodies: list[bytes], threads: int, requests: int, into: Samples) -> None:
+    """One round: ``requests / ROUNDS`` single-row posts to ``endpoint`` over ``threads`` keep-alive connections, after unmeasured warm-up ones."""
+    per_thread = requests // ROUNDS // threads
     latencies: list[list[float]] = [[] for _ in range(threads)]
     failures: list[list[str]] = [[] for _ in range(threads)]
     start = threading.Barrier(threads + 1)
 
     def worker(k: int) -> None:
-        with KeepAliveClient(url) as client:
-            requests = [client.request(path, body) for body in bodies]
+        with KeepAliveClient(endpoint) as client:
+            prepared = [client.request(urlsplit(endpoint).path, body) for body in bodies]
             for i in range(WARMUP // ROUNDS // threads):
-                client.post(requests[i % len(requests)])
+                client.post(prepared[i % len(prepared)])
             start.wait()
             for i in range(per_thread):
-                request = requests[(k + i * threads) % len(requests)]
+                request = prepared[(k + i * threads) % len(prepared)]
                 began = time.perf_counter()
                 status, body = client.post(request)
                 latencies[k].append(time.perf_counter() - began)
@@ -226,10 +274,36 @@ def measure(name: str, url: str, path: str, bodies: list[bytes], threads: int, i
     into.latencies.extend(flat)
 
 
-def applications(pipeline: Pipeline) -> list[dict]:
-    """``ROWS`` real applications that pass the server's validation."""
-    frame = pd.read_parquet(pipeline.profile.lake_root / "credit" / "training_set" / "part.parquet")
-    return request_rows(frame.sample(ROWS, random_state=3))  # validated rows: every field present and in range
+def model_bodies(pipeline: Pipeline, resources: Mapping[str, Any], spec: Any) -> Bodies:
+    """``ROWS`` real requests from the model's training set that pass the server's validation, and their features as the store serves them."""
+    from mlops_assets.features.online import OnlineFeatureReader
+
+    frame = pd.read_parquet(pipeline.profile.lake_root / spec.name / "training_set" / "part.parquet")
+    rows = request_rows(frame.sample(ROWS, random_state=3), FIELDS[spec.name])  # validated rows: every field present and in range
+    features = json.loads(resources["registry"].champion(spec.registered_model).tags["features"])
+    columns = OnlineFeatureReader(resources["feast"].store(), spec.feature_service).read(rows)
+    matrix = np.column_stack([columns[f] for f in features])
+    return Bodies(
+        ours=[orjson.dumps(row) for row in rows],
+        features=[orjson.dumps(dict(zip(features, (None if np.isnan(v) else float(v) for v in values)))) for values in matrix],
+        mlflow=[json.dumps({"dataframe_split": {"columns": features, "data": [[float(v) for v in values]]}}).encode() for values in matrix],
+    )  # mlflow's in json, not orjson: MLflow parses NaN, orjson would write null
+
+
+def shadow_version(registry: Any, model: str) -> str:
+    """A second registry version of the champion, to run as its shadow."""
+    champion = registry.champion(model)
+    return str(registry.client().create_model_version(model, champion.source, run_id=champion.run_id, tags=champion.tags).version)
+
+
+@contextmanager
+def shadowing(model_url: str, version: str) -> Iterator[None]:
+    """``version`` scoring every request of the model at ``model_url`` as its shadow, for the duration."""
+    admin, auth = f"{model_url}/admin/shadow", {"Authorization": f"Bearer {TOKEN}"}
+    started = httpx.post(admin, json={"version": version}, headers=auth, trust_env=False, timeout=60)
+    assert started.status_code == 200, started.text
+    yield
+    assert httpx.delete(admin, headers=auth, trust_env=False, timeout=60).status_code == 200
 
 
 def free_port() -> int:
@@ -238,100 +312,97 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def state_files(folder: Path, models: list[str]) -> dict[str, Path]:
+    """Where a benchmark server started with ``folder`` writes each model's state (its URL)."""
+    folder.mkdir()
+    return {m: folder / f"{m}.json" for m in models}
+
+
 @pytest.mark.bench
 def test_serving_speed_against_mlflow_and_the_floor(pipeline: Pipeline, tmp_path: Path) -> None:
-    from mlops_assets.credit import CREDIT_MODEL
-    from mlops_assets.features.online import OnlineFeatureReader
+    from domains.access_requests import ACCESS_MODEL
+    from domains.credit import CREDIT_MODEL
     from resources import resources_for
     from resources.serving import server_state_file
 
     resources = resources_for(pipeline.profile)
-    registry = resources["registry"]
-    champion = registry.champion("credit")
-    features = json.loads(champion.tags["features"])
-    # a second version of the same model, to run as the shadow
-    shadow = registry.client().create_model_version("credit", champion.source, run_id=champion.run_id, tags=champion.tags)
-
-    rows = applications(pipeline)
-    columns = OnlineFeatureReader(resources["feast"].store(), CREDIT_MODEL.feature_service).read(rows)
-    matrix = np.column_stack([columns[f] for f in features])
-    ours_bodies = [orjson.dumps(row) for row in rows]
-    direct_bodies = [orjson.dumps(dict(zip(features, (None if np.isnan(v) else float(v) for v in values)))) for values in matrix]
-    mlflow_bodies = [
-        json.dumps({"dataframe_split": {"columns": features, "data": [[float(v) for v in values]]}}).encode() for values in matrix
-    ]  # json, not orjson: MLflow parses NaN, orjson would write null
-
+    bodies = {spec.name: model_bodies(pipeline, resources, spec) for spec in (CREDIT_MODEL, ACCESS_MODEL)}
+    shadows = {model: shadow_version(resources["registry"], model) for model in bodies}
+    models = list(bodies)
     env = {
         "MLOPS_HOME": str(pipeline.profile.home),
         "MLOPS_ADMIN_TOKEN": TOKEN,
         "MLFLOW_TRACKING_URI": pipeline.profile.mlflow_tracking_uri,
         "MLFLOW_REGISTRY_URI": pipeline.profile.mlflow_tracking_uri,
     }
-    python = sys.executable
-    startup: dict[str, float] = {}
-    servers: dict[str, tuple[str, str, list[bytes]]] = {}  # name -> url, path, bodies
+    python, serve = sys.executable, [sys.executable, "-m", "mlops_assets.cli", "serve"]
 
     with ExitStack() as running:
+        fleet = Fleet(running, tmp_path, env)
+        floor = fleet.start(FLOOR_NAME, [python, "-c", FLOOR, str(tmp_path / "floor"), *models], state_files(tmp_path / "floor", models), "/ready")
+        states = {m: server_state_file(pipeline.profile.serving_root, m) for m in models}
+        for state in states.values():
+            state.unlink(missing_ok=True)
+        real = fleet.start(REAL, [*serve, "--port", "0"], states, "/ready")
+        port = free_port()  # the credit-only server would overwrite credit's state file: it is found by its port
+        alone = fleet.start(ALONE, [*serve, "--model", CREDIT, "--port", str(port)], {CREDIT: f"http://127.0.0.1:{port}/models/{CREDIT}"}, "/ready")
+        direct = fleet.start(DIRECT, [python, "-c", DIRECT_SERVER, str(tmp_path / "direct"), *models], state_files(tmp_path / "direct", models), "/ready")
+        mlflow = {m: fleet.start(f"{MLFLOW} ({m})", *mlflow_server(m))[m] for m in models}
 
-        def start(name: str, command: list[str], ready: str, state: Path | None, path: str, bodies: list[bytes], url: str | None = None) -> None:
-            """Start one server (alone, so its start-up time is its own) and keep it up for every round."""
-            log = tmp_path / f"{name.replace(' ', '_')}.log"
-            began = time.monotonic()
-            proc = running.enter_context(process(command, log, env))
-            found, startup[name] = wait_ready(proc, began, url, ready, state, log)
-            servers[name] = (found, path, bodies)
-
-        floor_dir = tmp_path / "floor_state"
-        floor_dir.mkdir()
-        start(FLOOR_NAME, [python, "-c", FLOOR, str(floor_dir)], "/", floor_dir / "state.json", "/predict", ours_bodies)
-        state = server_state_file(pipeline.profile.serving_root, CREDIT_MODEL.name)
-        state.unlink(missing_ok=True)
-        start(REAL, [python, "-m", "mlops_assets.cli", "serve", "--port", "0"], "/ready", state, "/predict", ours_bodies)
-        servers[SHADOWED] = servers[REAL]  # the same server while it runs a shadow
-        direct_dir = tmp_path / "direct_state"
-        direct_dir.mkdir()
-        start(DIRECT, [python, "-c", DIRECT_SERVER, json.dumps(features), str(direct_dir)], "/ready", direct_dir / "state.json", "/predict", direct_bodies)
-        port = free_port()
-        command = [
-            str(Path(python).with_name("mlflow")), "models", "serve", "-m", "models:/credit@champion",
-            "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port),
-        ]  # fmt: skip
-        start(MLFLOW, command, "/ping", None, "/invocations", mlflow_bodies, url=f"http://127.0.0.1:{port}")
-
-        samples = {(name, n): Samples() for name in servers for n in THREADS}
-        admin = f"{servers[REAL][0]}/admin/shadow"
-        auth = {"Authorization": f"Bearer {TOKEN}"}
+        urls = {FLOOR_NAME: floor, REAL: real, ALONE: alone, SHADOWED: real, DIRECT: direct, MLFLOW: mlflow}
+        targets = {  # (server, model) -> endpoint, bodies; a server's models side by side, MLflow's slow rows last
+            (server, m): (f"{urls[server][m]}{route}", getattr(bodies[m], kind))
+            for server, route, kind in ROWS_OF_A_ROUND
+            for m in models
+            if m in urls[server]
+        }
+        samples = {(server, m, n): Samples() for server, m in targets for n in THREADS}
         for _ in range(ROUNDS):
-            for name, (url, path, bodies) in servers.items():
-                if name == SHADOWED:
-                    started = httpx.post(admin, json={"version": str(shadow.version)}, headers=auth, trust_env=False, timeout=60)
-                    assert started.status_code == 200, started.text
-                for n in THREADS:
-                    measure(name, url, path, bodies, n, samples[name, n])
-                if name == SHADOWED:
-                    assert httpx.delete(admin, headers=auth, trust_env=False, timeout=60).status_code == 200
+            for (server, m), (endpoint, sent) in targets.items():
+                with shadowing(real[m], shadows[m]) if server == SHADOWED else nullcontext():
+                    for n in THREADS:
+                        count = MLFLOW_REQUESTS if server == MLFLOW else REQUESTS
+                        measure(f"{server} ({m})", endpoint, sent, n, count, samples[server, m, n])
 
-    report([samples[key].result(*key) for key in samples], startup)
+    report([samples[key].result(*key) for key in samples], fleet.startup)
+
+
+def mlflow_server(model: str) -> tuple[list[str], dict[str, str], str]:
+    """`mlflow models serve` of ``model``'s champion on a free port: its command, where it answers, its ready route."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).with_name("mlflow")), "models", "serve", "-m", f"models:/{model}@champion",
+        "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port),
+    ]  # fmt: skip
+    return command, {model: f"http://127.0.0.1:{port}"}, "/ping"
 
 
 def report(results: list[Result], startup: dict[str, float]) -> None:
-    by = {(r.name, r.threads): r for r in results}
+    by = {(r.server, r.model, r.threads): r for r in results}
+    models = list(dict.fromkeys(r.model for r in results))
     print(
-        f"\n[serving bench] one application per request, loopback keep-alive, {REQUESTS} requests after {WARMUP} warm-up "
-        f"per server and thread count, in {ROUNDS} interleaved rounds, {os.cpu_count()} CPUs"
+        f"\n[serving bench] one request per post, loopback keep-alive, {REQUESTS} requests ({MLFLOW_REQUESTS} to mlflow) after {WARMUP} "
+        f"warm-up per row and thread count, in {ROUNDS} interleaved rounds, {os.cpu_count()} CPUs; "
+        f"`mlops serve` serves {' and '.join(models)} from one process"
     )
-    print(f"{'server':<28} {'threads':>7} {'median ms':>10} {'p99 ms':>8} {'req/s':>8}")
-    for r in results:
-        print(f"{r.name:<28} {r.threads:>7} {r.median_ms:>10.3f} {r.p99_ms:>8.3f} {r.rps:>8.0f}")
+    print(f"{'server':<28} {'model':<7} {'threads':>7} {'median ms':>10} {'p99 ms':>8} {'req/s':>8}")
+    for r in sorted(results, key=lambda r: models.index(r.model)):
+        print(f"{r.server:<28} {r.model:<7} {r.threads:>7} {r.median_ms:>10.3f} {r.p99_ms:>8.3f} {r.rps:>8.0f}")
+    for m in models:
+        for n in THREADS:
+            floor, theirs = by[FLOOR_NAME, m, n], by[MLFLOW, m, n]
+            for server in (REAL, DIRECT):
+                ours = by[server, m, n]
+                lower, faster, over_floor = theirs.median_ms / ours.median_ms, ours.rps / theirs.rps, ours.median_ms / floor.median_ms
+                print(
+                    f"{m}, {n} thread(s), {server}: median {lower:.1f}x lower than mlflow (target >= 5: {'met' if lower >= 5 else 'NOT met'}), "
+                    f"{over_floor:.2f}x the floor (target <= 2: {'met' if over_floor <= 2 else 'NOT met'}), "
+                    f"req/s {faster:.1f}x mlflow (target >= 8: {'met' if faster >= 8 else 'NOT met'})"
+                )
+            print(f"{m}, {n} thread(s): a shadow adds {by[SHADOWED, m, n].median_ms - by[REAL, m, n].median_ms:+.3f} ms to the median")
     for n in THREADS:
-        floor, theirs = by[FLOOR_NAME, n], by[MLFLOW, n]
-        for name in (REAL, DIRECT):
-            ours = by[name, n]
-            lower, faster, over_floor = theirs.median_ms / ours.median_ms, ours.rps / theirs.rps, ours.median_ms / floor.median_ms
-            print(
-                f"{n} thread(s), {name}: median {lower:.1f}x lower than mlflow (target >= 5: {'met' if lower >= 5 else 'NOT met'}), "
-                f"{over_floor:.2f}x the floor (target <= 2: {'met' if over_floor <= 2 else 'NOT met'}), "
-                f"req/s {faster:.1f}x mlflow (target >= 8: {'met' if faster >= 8 else 'NOT met'})"
-            )
-        print(f"{n} thread(s): a shadow adds {by[SHADOWED, n].median_ms - by[REAL, n].median_ms:+.3f} ms to the median")
+        ratios = ", ".join(f"{server} {by[server, ACCESS, n].median_ms / by[server, CREDIT, n].median_ms:.2f}x" for server in (FLOOR_NAME, DIRECT, REAL, MLFLOW))
+        print(f"{n} thread(s), access median / credit median: {ratios}")
+        both, alone = by[REAL, CREDIT, n], by[ALONE, CREDIT, n]
+        print(f"{n} thread(s), credit on the two-model server / alone: median {both.median_ms / alone.median_ms:.2f}x, req/s {both.rps / alone.rps:.2f}x")
     print("process start to ready: " + ", ".join(f"{k} {v:.2f} s" for k, v in startup.items()))
