@@ -6,7 +6,6 @@ import functools
 import subprocess
 from pathlib import Path
 
-import dagster as dg
 from dagster import AssetExecutionContext
 
 TRIGGER_TAG = "mlops/trigger"

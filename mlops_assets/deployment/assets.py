@@ -53,9 +53,7 @@ def champion_comparison(spec: ModelSpec, lake: LakeResource, registry: RegistryR
 
 def champion_gate_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        key=keys.model_key(spec.name, "champion_gate"),
-        owners=list(spec.owners),
-        tags=spec.asset_tags,
+        **spec.asset_identity("champion_gate"),
         deps=[keys.model_key(spec.name, "evaluation_report")],
         group_name=GROUP,
         kinds={"mlflow"},
@@ -104,9 +102,7 @@ def stage_challenger(context: AssetExecutionContext, spec: ModelSpec, registry: 
 
 def deployed_endpoint_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        key=keys.model_key(spec.name, "deployed_endpoint"),
-        owners=list(spec.owners),
-        tags=spec.asset_tags,
+        **spec.asset_identity("deployed_endpoint"),
         deps=[keys.model_key(spec.name, "champion_gate"), keys.ONLINE_FEATURES],
         group_name=GROUP,
         kinds={"mlflow"},

@@ -31,9 +31,7 @@ def running_challenger(state: dict[str, Any] | None) -> tuple[str, str] | None:
 
 def rollout_decision_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        key=keys.model_key(spec.name, "rollout_decision"),
-        owners=list(spec.owners),
-        tags=spec.asset_tags,
+        **spec.asset_identity("rollout_decision"),
         deps=[keys.model_key(spec.name, "prediction_log"), spec.source.key("labels")],
         group_name=GROUP,
         kinds={"mlflow"},

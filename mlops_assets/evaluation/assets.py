@@ -41,9 +41,7 @@ def single_row_latency_ms(model: TrainedModel, frame: pd.DataFrame) -> float:
 
 def evaluation_report_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        key=keys.model_key(spec.name, "evaluation_report"),
-        owners=list(spec.owners),
-        tags=spec.asset_tags,
+        **spec.asset_identity("evaluation_report"),
         deps=[keys.model_key(spec.name, "candidate_model")],
         group_name=GROUP,
         kinds={"mlflow", "markdown"},

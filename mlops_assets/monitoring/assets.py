@@ -25,9 +25,7 @@ def drift_report_asset(spec: ModelSpec, partitions: dg.PartitionsDefinition) -> 
     psi_threshold = spec.policy.psi_threshold
 
     @dg.asset(
-        key=keys.model_key(spec.name, "drift_report"),
-        owners=list(spec.owners),
-        tags=spec.asset_tags,
+        **spec.asset_identity("drift_report"),
         deps=[spec.inputs, keys.model_key(spec.name, "deployed_endpoint")],
         partitions_def=partitions,
         backfill_policy=single_run,
@@ -93,9 +91,7 @@ def outcomes(lake: LakeResource, spec: ModelSpec) -> pl.DataFrame:
 
 def live_performance_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        key=keys.model_key(spec.name, "live_performance"),
-        owners=list(spec.owners),
-        tags=spec.asset_tags,
+        **spec.asset_identity("live_performance"),
         deps=[keys.model_key(spec.name, "prediction_log"), spec.source.key("labels"), spec.inputs],
         group_name=GROUP,
         kinds={"polars"},

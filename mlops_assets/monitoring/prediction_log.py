@@ -15,9 +15,7 @@ GROUP = "monitoring"
 
 def prediction_log_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        key=keys.model_key(spec.name, "prediction_log"),
-        owners=list(spec.owners),
-        tags=spec.asset_tags,
+        **spec.asset_identity("prediction_log"),
         deps=[keys.model_key(spec.name, "deployed_endpoint")],
         group_name=GROUP,
         kinds={"parquet"},

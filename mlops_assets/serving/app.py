@@ -328,7 +328,7 @@ class PredictionApp:
         for scorer, idx in served.groups:
             self.metrics.count_predictions(model.name, scorer.version, len(served.rows) if idx is None else len(idx))
         ts = datetime.now(UTC)
-        champion, shadow = served.routing.champion, served.routing.shadow
+        shadow = served.routing.shadow
         records = [
             {
                 "request_id": request_id,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
+from mlops_assets import keys
 from mlops_assets.errors import ConfigurationError
 from mlops_assets.specs.contract import check_name
 from mlops_assets.specs.policy import RetrainPolicy
@@ -152,6 +154,10 @@ class ModelSpec:
     def asset_tags(self) -> dict[str, str]:
         """Tags on every asset of this model: the catalog filters by them, jobs select by them."""
         return {"mlops/model": self.name, "mlops/source": self.source.name}
+
+    def asset_identity(self, stage: str) -> dict[str, Any]:
+        """The key, owners and tags of one of this model's assets, as `dg.asset` takes them."""
+        return {"key": keys.model_key(self.name, stage), "owners": list(self.owners), "tags": self.asset_tags}
 
     @property
     def required_entity_keys(self) -> tuple[str, ...]:

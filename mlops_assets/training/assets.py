@@ -36,9 +36,7 @@ def events_table(key: dg.AssetKey) -> tuple[str, ...]:
 
 def training_set_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        key=keys.model_key(spec.name, "training_set"),
-        owners=list(spec.owners),
-        tags=spec.asset_tags,
+        **spec.asset_identity("training_set"),
         deps=[spec.events, keys.FEATURE_VIEWS],
         group_name=GROUP,
         kinds={"feast", "parquet"},
@@ -78,9 +76,7 @@ def training_set_asset(spec: ModelSpec) -> dg.AssetsDefinition:
 
 def candidate_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        key=keys.model_key(spec.name, "candidate_model"),
-        owners=list(spec.owners),
-        tags=spec.asset_tags,
+        **spec.asset_identity("candidate_model"),
         deps=[keys.model_key(spec.name, "training_set")],
         group_name=GROUP,
         kinds={"lightgbm", "mlflow"},
