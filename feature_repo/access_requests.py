@@ -13,7 +13,7 @@ from feast.on_demand_feature_view import on_demand_feature_view
 from feast.types import Float64, Int64
 
 from domains.access_requests.encoding import CODE_FEATURES, CODE_INPUTS
-from mlops_assets.features.online import COLUMNAR_TAG
+from mlops_assets.features.columnar import COLUMNAR_TAG
 
 HISTORY_TTL = timedelta(days=3650)  # a history never expires: it is the count so far
 

@@ -12,7 +12,7 @@ from feast.on_demand_feature_view import on_demand_feature_view
 from feast.types import Float64, Int64, String
 
 from domains.credit.encoding import ENCODED_FEATURES
-from mlops_assets.features.online import COLUMNAR_TAG
+from mlops_assets.features.columnar import COLUMNAR_TAG
 
 # --- entities: the keys features are looked up by ------------------------------------------------
 zipcode = Entity(name="zipcode", join_keys=["zipcode"], value_type=ValueType.INT64, description="US zipcode of the applicant")

@@ -22,7 +22,7 @@ import urllib.request
 from dataclasses import replace
 from datetime import date, timedelta
 
-from mlops_assets.cli import landed_range, project_sources, replay_tables, run_pipeline, say
+from mlops_assets.project import landed_range, project_sources, replay_tables, run_pipeline, say
 from mlops_assets.demo_story import DEMO_POLICY, Traffic, get, landed_requests, live_metric, post
 from mlops_assets.profile import Profile
 from mlops_assets.specs.model import ModelSpec

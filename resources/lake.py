@@ -8,8 +8,6 @@ simpler than teaching each of them Dagster's storage.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,16 +15,14 @@ import dagster as dg
 import pandas as pd
 import polars as pl
 
+from mlops_assets.files import atomic_write
+
 PART_FILE = "part.parquet"
 
 
 def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> Path:
-    """Write to a temporary name and rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-    return path
+    """The frame as a parquet file that readers never see half written."""
+    return atomic_write(path, frame.to_parquet(index=False))
 
 
 def empty_frame(contract: dict[str, str]) -> pd.DataFrame:
@@ -95,12 +91,7 @@ class LakeResource(dg.ConfigurableResource):
 
     def write_json(self, record: dict, *parts: str) -> Path:
         """A small stage record (the version a stage produced, its decision) next to its tables."""
-        path = self.path(*parts)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps(record, indent=2, default=str))
-        os.replace(tmp, path)
-        return path
+        return atomic_write(self.path(*parts), json.dumps(record, indent=2, default=str).encode())
 
     def read_json(self, *parts: str) -> dict:
         path = self.path(*parts)

@@ -39,9 +39,9 @@ def encode_columns(inputs: Mapping[str, Any]) -> dict[str, list[float]]:
     ``inputs`` maps each field to a column: a pandas Series (the training frame) or a list
     (request rows), so the server encodes a request without building a DataFrame (about
     1 ms saved per request) and still runs this very function. The arithmetic is plain
-    Python on lists: one request row takes 1.8 us where numpy calls took 4.0 (and 11 in the
+    Python on lists: one request row takes 1.8 us where numpy calls take 4.0 (and 11 in the
     running server, whose caches numpy's large code paths miss), so no request touches numpy;
-    training pays 35 ms per 41,580 rows where numpy took 10.5 ms.
+    training pays 35 ms per 41,580 rows where numpy takes 10.5 ms.
     """
     age, income, emp_length, amount, rate = (_floats(inputs[name]) for name in NUMERIC_INPUTS)
     return {

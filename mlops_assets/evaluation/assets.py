@@ -10,7 +10,7 @@ import pandas as pd
 from mlops_assets import keys
 from mlops_assets.evaluation.metrics import METRIC_NAMES
 from mlops_assets.evaluation.report import build_report, render_markdown, write_report
-from mlops_assets.serving.native_model import NativeModel
+from mlops_assets.training.native_model import NativeModel
 from mlops_assets.specs.model import ModelSpec
 from mlops_assets.training.model_io import load_trained
 from mlops_assets.training.split import HOLDOUT, SPLIT

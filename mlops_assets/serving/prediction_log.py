@@ -2,7 +2,7 @@
 
 Requests only append to an in-memory queue; one background thread turns the queue into a
 parquet file every ``flush_every_s`` (or sooner when ``max_batch`` records wait), so no
-request ever opens a file. Files appear atomically (temp file + ``os.replace``), and readers
+request ever opens a file. Files appear atomically (``atomic_write``), and readers
 never see a half-written batch.
 """
 
@@ -22,6 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
+from mlops_assets.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -101,12 +103,10 @@ class PredictionLogWriter:
         for record in batch:
             by_day.setdefault(_utc_day(record["ts"]), []).append(record)
         for day, records in by_day.items():
-            folder = self.folder / f"date={day.isoformat()}"
-            folder.mkdir(parents=True, exist_ok=True)
             name = f"{int(time.time() * 1000)}-{os.getpid()}-{next(self._seq):06d}.parquet"
-            tmp = folder / f".{name}.tmp"
-            pq.write_table(pa.Table.from_pylist(records, schema=SCHEMA), tmp)
-            os.replace(tmp, folder / name)
+            sink = pa.BufferOutputStream()
+            pq.write_table(pa.Table.from_pylist(records, schema=SCHEMA), sink)
+            atomic_write(self.folder / f"date={day.isoformat()}" / name, sink.getvalue().to_pybytes())
 
 
 def read_prediction_log(folder: Path) -> pd.DataFrame:

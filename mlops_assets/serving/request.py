@@ -20,7 +20,7 @@ MAX_BODY_BYTES = 1 << 19
 
 A credit row with every field at its longest and a 128-character request id is under 400
 bytes of JSON, so ``MAX_BATCH_ROWS`` of them are under 400 KB (``tests/unit/test_serving_app.py``
-checks it). The cap used to be 64 KiB, which refused any batch over about 300 rows.
+checks it).
 """
 
 # Ids the server makes: 16 random hex digits per process, then a counter. As unique as uuid4

@@ -15,7 +15,7 @@ from mlops_assets.features.online import OnlineFeatureReader
 from mlops_assets.profile import Profile
 from mlops_assets.serving.app import ModelEndpoint
 from mlops_assets.serving.contract import FieldSpec, ScorerLoader
-from mlops_assets.serving.native_model import NativeModel
+from mlops_assets.training.native_model import NativeModel
 from mlops_assets.specs.model import ModelSpec
 from mlops_assets.specs.source import SourceSpec
 from mlops_assets.training.model_io import FEATURES_TAG, FLAVOR_TAG, load_trained

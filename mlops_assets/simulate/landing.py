@@ -13,8 +13,6 @@ breaks the schema must reach validation, which is where the contract is enforced
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -26,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from mlops_assets.files import atomic_write
 from mlops_assets.specs.source import SourceSpec
 
 REFERENCE = "reference"
@@ -194,16 +193,12 @@ def _landed_ids(source: SourceSpec, root: Path, event_day: date, window_start: d
 
 
 def _write_if_changed(table: pa.Table, path: Path) -> None:
-    """Write atomically (temp name, then rename) so a watcher never reads half a file; skip if identical."""
+    """Write atomically (a watcher never reads half a file); skip if the file already holds these bytes."""
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     data = sink.getvalue().to_pybytes()
-    if path.exists() and path.read_bytes() == data:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    if not (path.exists() and path.read_bytes() == data):
+        atomic_write(path, data)
 
 
 def land_together(

@@ -78,7 +78,7 @@ DIRECT_SERVER = textwrap.dedent(
 
     from mlops_assets.serving.app import ModelEndpoint, create_app
     from mlops_assets.serving.contract import FieldSpec
-    from mlops_assets.serving.native_model import NativeModel
+    from mlops_assets.training.native_model import NativeModel
     from mlops_assets.serving.server import serve
     from mlops_assets.training.model_io import FEATURES_TAG, FLAVOR_TAG, load_trained
 

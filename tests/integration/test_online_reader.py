@@ -61,11 +61,11 @@ def test_unknown_required_entity_is_named_and_optional_one_reads_as_missing(pipe
 
 def test_a_view_without_columnar_twin_runs_its_pandas_function(pipeline: Pipeline, store, monkeypatch):
     """The fallback path gives the same numbers as the tagged columnar twin."""
-    from mlops_assets.features import online
+    from mlops_assets.features import columnar
 
     rows = request_rows(landed(pipeline).head(200))
     fast = OnlineFeatureReader(store, CREDIT_MODEL.feature_service).read(rows)
-    monkeypatch.setattr(online, "COLUMNAR_TAG", "no/such/tag")
+    monkeypatch.setattr(columnar, "COLUMNAR_TAG", "no/such/tag")
     slow = OnlineFeatureReader(store, CREDIT_MODEL.feature_service).read(rows)
     for name, column in fast.items():
         np.testing.assert_array_equal(slow[name], column, err_msg=name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlops_assets.serving.native_model import NativeModel
+from mlops_assets.training.native_model import NativeModel
 from mlops_assets.training.trainers import TrainedModel, train_lightgbm, train_logistic_baseline
 from tests.model.test_pyfunc_parity import FEATURES, synthetic
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_assets.serving.native_model import NativeModel
+from mlops_assets.training.native_model import NativeModel
 from mlops_assets.training.model_io import load_trained, log_trained
 from mlops_assets.training.trainers import train_lightgbm
 

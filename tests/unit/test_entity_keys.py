@@ -11,7 +11,7 @@ from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
 
 from mlops_assets.errors import ConfigurationError
-from mlops_assets.features.online import entity_key_encoder
+from mlops_assets.features.entity_keys import entity_key_encoder
 
 SERIALIZE = functools.partial(serialize_entity_key, entity_key_serialization_version=3)
 

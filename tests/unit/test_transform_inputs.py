@@ -9,7 +9,7 @@ from feast import Entity, FeatureView, Field, FileSource, RequestSource
 from feast.on_demand_feature_view import on_demand_feature_view
 from feast.types import Float64, Int64
 
-from mlops_assets.features.online import _inputs_of
+from mlops_assets.features.columnar import inputs_of as _inputs_of
 
 person = Entity(name="person", join_keys=["person_id"])
 history = FeatureView(
