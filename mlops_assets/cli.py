@@ -24,12 +24,19 @@ def positive_int(text: str) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, profile: Profile) -> None:
-    from mlops_assets.simulate.landing import write_landing
+    """Without --start, every source lands up to the same last day (the earliest among them): one "today"."""
+    from mlops_assets.simulate.landing import land_together, write_landing
 
-    start = date.fromisoformat(args.start) if args.start else None
-    for source in project_sources(profile, args.source):
-        tables = replay_tables(profile, source, synthetic=args.synthetic, seed=args.seed)
-        summary = write_landing(source, tables, profile.landing_root, start=start, days=args.days, label_delay_days=args.label_delay, progress=say)
+    sources = project_sources(profile, args.source)
+    tables = {s.name: replay_tables(profile, s, synthetic=args.synthetic, seed=args.seed) for s in sources}
+    if args.start:
+        summaries = {s.name: write_landing(s, tables[s.name], profile.landing_root, start=date.fromisoformat(args.start), days=args.days,
+                                           label_delay_days=args.label_delay, progress=say) for s in sources}  # fmt: skip
+    else:
+        summaries = land_together([(s, tables[s.name]) for s in sources], profile.landing_root, days=args.days,
+                                  label_delay_days=args.label_delay, progress=say)  # fmt: skip
+    for source in sources:
+        summary = summaries[source.name]
         say(
             f"{source.name}: landed {summary.events} events in {summary.event_files} daily files and "
             f"{summary.labels} labels in {summary.label_files} files, {summary.first_day} .. {summary.last_day}, under {summary.root}"
@@ -151,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     replay = sub.add_parser("replay", help="write daily landing files of each source's events and delayed labels")
     replay.add_argument("--source", action="append", help="only this source (repeatable; default: every source of the project)")
     replay.add_argument("--days", type=int, default=90, help="days to land (default 90)")
-    replay.add_argument("--start", help="first day YYYY-MM-DD (default: the window ending on the data's last day)")
+    replay.add_argument("--start", help="first day YYYY-MM-DD (default: the window ending on the last day every source has)")
     replay.add_argument("--synthetic", action="store_true", help="use the seeded synthetic generators even where real data exists")
     replay.add_argument("--seed", type=int, default=0)
     replay.add_argument("--label-delay", type=int, help="days between an event and its outcome (default: each source's label contract)")

@@ -56,6 +56,12 @@ def landed_requests(landing: Path, spec: ModelSpec, fields: list[str], first: st
     return rows
 
 
+PACE_S = 0.002
+"""Pause between two background requests: the client shares the demo's process (and its GIL) with the
+retrains it runs, so unpaced traffic would mostly slow the training down; a few hundred requests a
+second still cross every hot swap."""
+
+
 @dataclass
 class Traffic:
     """Steady background requests to each model while the models change underneath, counting every answer."""
@@ -85,6 +91,7 @@ class Traffic:
             if status == 200:
                 self.versions[name, body["model_version"]] += 1
             i += 1
+            self._stop.wait(PACE_S)
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()

@@ -206,6 +206,7 @@ def land_together(
     root: Path,
     *,
     days: int,
+    label_delay_days: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, LandingSummary]:
     """Land every source up to the same day (the earliest last day among them), at most ``days`` days of each.
@@ -216,7 +217,8 @@ def land_together(
     summaries = {}
     for source, tables in replays:
         first = max(tables.day_range(source)[0], today - timedelta(days=days - 1))
-        summaries[source.name] = write_landing(source, tables, root, start=first, days=(today - first).days + 1, progress=progress)
+        summaries[source.name] = write_landing(source, tables, root, start=first, days=(today - first).days + 1,
+                                               label_delay_days=label_delay_days, progress=progress)  # fmt: skip
     return summaries
 
 
