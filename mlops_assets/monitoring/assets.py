@@ -104,12 +104,11 @@ def live_performance_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     def live_performance(lake: LakeResource) -> dg.MaterializeResult:
         """Recomputed over every day each time: outcomes of old events keep arriving."""
         log_path = lake.path(spec.name, "prediction_log", "part.parquet")
-        if not log_path.exists() or not lake.partitions(spec.source.key("labels").path[-1]):
+        log = pl.read_parquet(log_path, columns=["request_id", "ts", "model_version", "score"]) if log_path.exists() else None
+        # an empty log (nothing served yet) has untyped columns that no join accepts
+        if log is None or not log.height or not lake.partitions(spec.source.key("labels").path[-1]):
             return dg.MaterializeResult(metadata={"status": dg.MetadataValue.text("no predictions or labels yet")})
-        log = (
-            pl.read_parquet(log_path, columns=["request_id", "ts", "model_version", "score"])
-            .sort("ts").unique("request_id", keep="last")
-        )
+        log = log.sort("ts").unique("request_id", keep="last")
         labels = outcomes(lake, spec)
         summary = {}
         for day in lake.partitions(spec.inputs.path[-1]):
