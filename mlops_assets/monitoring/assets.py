@@ -1,6 +1,5 @@
 """Monitoring stages of a model: daily drift against the champion's reference, and live performance."""
 
-import base64
 from dataclasses import asdict
 
 import dagster as dg
@@ -13,6 +12,7 @@ from mlops_assets.evaluation.metrics import classification_metrics
 from mlops_assets.features.retrieval import model_inputs
 from mlops_assets.partitions import single_run
 from mlops_assets.specs.model import ModelSpec
+from mlops_assets.ui_metadata import markdown_image, plot_columns
 from resources.feast import FeastResource
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
@@ -25,14 +25,11 @@ def drift_report_asset(spec: ModelSpec, partitions: dg.PartitionsDefinition) -> 
     psi_threshold = spec.policy.psi_threshold
 
     @dg.asset(
-        key=keys.model_key(spec.name, "drift_report"),
-        owners=list(spec.owners),
-        tags=spec.asset_tags,
+        **spec.asset_attributes("drift_report", GROUP),
         deps=[spec.inputs, keys.model_key(spec.name, "deployed_endpoint")],
         partitions_def=partitions,
         backfill_policy=single_run,
-        group_name=GROUP,
-        kinds={"polars", "numpy"},
+        kinds={"feast", "mlflow", "numpy", "matplotlib"},
         description=f"PSI and KS per {spec.name} input feature of the day's new rows vs the champion's training profile.",
     )
     def drift_report(context: AssetExecutionContext, lake: LakeResource, feast: FeastResource, registry: RegistryResource) -> dg.MaterializeResult:
@@ -71,9 +68,10 @@ def drift_report_asset(spec: ModelSpec, partitions: dg.PartitionsDefinition) -> 
                 "drifted_features": dg.MetadataValue.json(drifted),
                 "max_psi": dg.MetadataValue.float(float(frame["psi"].max())),
                 "report": dg.MetadataValue.md(
-                    f"### Drift on {day} vs v{champion.version}\n\n![psi](data:image/png;base64,{base64.b64encode(png).decode()})\n\n"
+                    f"### Drift on {day} vs v{champion.version}\n\n{markdown_image('psi.png', png)}\n\n"
                     + frame.to_markdown(index=False, floatfmt=".4f")
                 ),
+                **plot_columns({"psi.png": png}),  # shown on the asset page itself (docs/decisions/0007)
             }
         )
 
@@ -93,12 +91,9 @@ def outcomes(lake: LakeResource, spec: ModelSpec) -> pl.DataFrame:
 
 def live_performance_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        key=keys.model_key(spec.name, "live_performance"),
-        owners=list(spec.owners),
-        tags=spec.asset_tags,
+        **spec.asset_attributes("live_performance", GROUP),
         deps=[keys.model_key(spec.name, "prediction_log"), spec.source.key("labels"), spec.inputs],
-        group_name=GROUP,
-        kinds={"polars"},
+        kinds={"polars", "parquet"},
         description=f"Served {spec.name} predictions joined with outcomes as they arrive: AUC, log loss, calibration per event day.",
     )
     def live_performance(lake: LakeResource) -> dg.MaterializeResult:

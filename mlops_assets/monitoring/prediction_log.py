@@ -15,11 +15,8 @@ GROUP = "monitoring"
 
 def prediction_log_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        key=keys.model_key(spec.name, "prediction_log"),
-        owners=list(spec.owners),
-        tags=spec.asset_tags,
+        **spec.asset_attributes("prediction_log", GROUP),
         deps=[keys.model_key(spec.name, "deployed_endpoint")],
-        group_name=GROUP,
         kinds={"parquet"},
         description=f"Every prediction the {spec.name} endpoint served: request id, version, inputs, score, latency.",
     )

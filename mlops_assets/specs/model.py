@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
@@ -131,6 +132,12 @@ class ModelSpec:
     def asset_tags(self) -> dict[str, str]:
         """Tags on every asset of this model: the catalog filters by them, jobs select by them."""
         return {"mlops/model": self.name, "mlops/source": self.source.name}
+
+    def asset_attributes(self, stage: str, group: str) -> dict[str, Any]:
+        """What every asset of this model carries (key, owners, tags, group), in one place so none lacks one."""
+        from mlops_assets import keys
+
+        return {"key": keys.model_key(self.name, stage), "owners": list(self.owners), "tags": self.asset_tags, "group_name": group}
 
     @property
     def required_entity_keys(self) -> tuple[str, ...]:
