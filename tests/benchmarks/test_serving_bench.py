@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,7 @@ import pandas as pd
 import pytest
 
 from tests.benchmarks.http_client import KeepAliveClient
-from tests.conftest import TOKEN, Pipeline
+from tests.conftest import TOKEN, Pipeline, free_port
 from tests.integration.online_parity import request_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -230,12 +229,6 @@ def applications(pipeline: Pipeline) -> list[dict]:
     """``ROWS`` real applications that pass the server's validation."""
     frame = pd.read_parquet(pipeline.profile.lake_root / "credit" / "training_set" / "part.parquet")
     return request_rows(frame.sample(ROWS, random_state=3))  # validated rows: every field present and in range
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.bench
