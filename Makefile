@@ -8,7 +8,7 @@ export DAGSTER_DISABLE_TELEMETRY := true
 # subprocesses) compiles its imports again; measured `mlops serve` start to ready 9.8 s -> 5.2 s.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: install demo test dev mlflow bench validate docs clean
+.PHONY: install browser demo test dev mlflow bench validate docs clean
 
 install:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==0.13.9"
@@ -17,7 +17,15 @@ install:
 demo: install
 	$(UV) run --locked mlops demo
 
-test: install
+# The UI test drives Debian's chromium through Playwright (no browser download). Installed here when
+# missing and possible (root with apt-get); otherwise that test fails saying what to install.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && echo "installing chromium for tests/ui (apt-get)" && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium is missing and cannot be installed here (needs root and apt-get): tests/ui will fail until it is"
+
+test: install browser
 	$(UV) run --locked pytest -m "not bench" -q
 
 dev: install

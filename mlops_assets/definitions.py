@@ -51,8 +51,10 @@ def shared_definitions(profile: Profile, sources: Sequence[SourceSpec]) -> dg.De
         hooks=mlflow_hooks(),
         description="The whole graph for a range of days: ingest, validate, features, train, gate, deploy; every domain.",
     )
+    shared = [feature_views_asset([key for source in sources for key in feast_inputs(source)]), online_features]
+    owners = sorted({owner for source in sources for owner in source.owners})  # every source's team reads these
     return dg.Definitions(
-        assets=[feature_views_asset([key for source in sources for key in feast_inputs(source)]), online_features],
+        assets=dg.map_asset_specs(lambda spec: spec.replace_attributes(owners=owners), shared),
         jobs=[pipeline],
         sensors=mlflow_run_closers(),
         resources=resources_for(profile),

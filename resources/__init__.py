@@ -27,7 +27,9 @@ def resources_for(profile: Profile) -> dict[str, Any]:
             registry_type=profile.feast_registry_type,
             online_store_json=json.dumps(dict(profile.feast_online_store)),
         ),
-        "registry": RegistryResource(tracking_uri=profile.mlflow_tracking_uri, artifact_root=profile.mlflow_artifact_root),
+        "registry": RegistryResource(
+            tracking_uri=profile.mlflow_tracking_uri, artifact_root=profile.mlflow_artifact_root, ui_url=profile.mlflow_ui_url
+        ),
         "mlflow": tracking_resource(profile.mlflow_tracking_uri, EXPERIMENT, profile.mlflow_artifact_root),
         "endpoint": EndpointResource(serving_root=str(profile.serving_root), admin_token=profile.admin_token),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.parse
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -51,11 +52,26 @@ def tracking_resource(tracking_uri: str, experiment: str, artifact_root: str) ->
     return mlflow_run.configured({"experiment_name": experiment, "mlflow_tracking_uri": tracking_uri})
 
 
+def run_url(ui_url: str, experiment_id: str, run_id: str) -> str:
+    """A run's page in the MLflow 3 UI."""
+    return f"{ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def version_url(ui_url: str, model: str, version: str) -> str:
+    """A registered model version's page in the MLflow 3 UI (the name escaped as the UI does)."""
+    return f"{ui_url.rstrip('/')}/#/models/{urllib.parse.quote(model, safe='')}/versions/{version}"
+
+
 class RegistryResource(dg.ConfigurableResource):
-    """The MLflow model registry: versions, their tags, and the `champion` alias with its history."""
+    """The MLflow model registry: versions, their tags, and the `champion` alias with its history.
+
+    ``ui_url`` is where people open the MLflow UI (the profile's `mlflow_ui_url`), for links in
+    the Dagster UI; nothing here calls it.
+    """
 
     tracking_uri: str
     artifact_root: str
+    ui_url: str
 
     def client(self) -> MlflowClient:
         import mlflow
@@ -64,6 +80,16 @@ class RegistryResource(dg.ConfigurableResource):
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.tracking_uri)
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def links(self, *, run_id: str | None = None, model: str | None = None, version: str | None = None) -> dict[str, dg.MetadataValue]:
+        """Clickable metadata: the MLflow run (`mlflow_run`) and the registry version (`registry_version`)."""
+        links = {}
+        if run_id:
+            experiment_id = self.client().get_run(run_id).info.experiment_id
+            links["mlflow_run"] = dg.MetadataValue.url(run_url(self.ui_url, experiment_id, run_id))
+        if model and version:
+            links["registry_version"] = dg.MetadataValue.url(version_url(self.ui_url, model, str(version)))
+        return links
 
     def champion(self, model: str) -> ModelVersion | None:
         from mlflow.exceptions import MlflowException

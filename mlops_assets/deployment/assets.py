@@ -53,9 +53,8 @@ def champion_comparison(spec: ModelSpec, lake: LakeResource, registry: RegistryR
 
 def champion_gate_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        **spec.asset_identity("champion_gate"),
+        **spec.asset_attributes("champion_gate", GROUP),
         deps=[keys.model_key(spec.name, "evaluation_report")],
-        group_name=GROUP,
         kinds={"mlflow"},
         description=f"Promote the {spec.name} challenger only if it beats the champion by {spec.margin} {spec.metric}.",
     )
@@ -80,6 +79,7 @@ def champion_gate_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                 "reference": dg.MetadataValue.float(decision.reference),
                 "reference_name": dg.MetadataValue.text(decision.reference_name),
                 "trigger": dg.MetadataValue.text(record["gate.trigger"]),
+                **registry.links(run_id=candidate["run_id"], model=spec.registered_model, version=candidate["version"]),
             }
         )
 
@@ -102,11 +102,10 @@ def stage_challenger(context: AssetExecutionContext, spec: ModelSpec, registry: 
 
 def deployed_endpoint_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        **spec.asset_identity("deployed_endpoint"),
+        **spec.asset_attributes("deployed_endpoint", GROUP),
         deps=[keys.model_key(spec.name, "champion_gate"), keys.ONLINE_FEATURES],
-        group_name=GROUP,
         kinds={"mlflow"},
-        description=f"Registry alias `champion` of {spec.name} and the running server following it.",
+        description=f"Registry alias `champion` of {spec.name} and the running server following it. {spec.description}".strip(),
     )
     def deployed_endpoint(
         context: AssetExecutionContext, lake: LakeResource, registry: RegistryResource, endpoint: EndpointResource
@@ -130,6 +129,7 @@ def deployed_endpoint_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                 "rollout": dg.MetadataValue.text(spec.rollout),
                 "gate_reason": dg.MetadataValue.text(gate["gate.reason"]),
                 "server": dg.MetadataValue.text(served),
+                **registry.links(run_id=champion.run_id, model=spec.registered_model, version=str(champion.version)),
             }
         )
 

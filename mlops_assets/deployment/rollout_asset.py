@@ -31,9 +31,8 @@ def running_challenger(state: dict[str, Any] | None) -> tuple[str, str] | None:
 
 def rollout_decision_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        **spec.asset_identity("rollout_decision"),
+        **spec.asset_attributes("rollout_decision", GROUP),
         deps=[keys.model_key(spec.name, "prediction_log"), spec.source.key("labels")],
-        group_name=GROUP,
         kinds={"mlflow"},
         description=(
             f"The {spec.name} shadow or canary vs the champion on logged traffic with known outcomes: "
@@ -89,6 +88,7 @@ def rollout_decision_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "comparison": dg.MetadataValue.md(_table(comparison)),
             "server": dg.MetadataValue.text(server),
             "trigger": dg.MetadataValue.text(by),
+            **registry.links(model=spec.registered_model, version=challenger),
         })  # fmt: skip
 
     return rollout_decision

@@ -15,6 +15,7 @@ from mlops_assets.specs.model import ModelSpec
 from mlops_assets.training.model_io import load_trained
 from mlops_assets.training.split import HOLDOUT, SPLIT
 from mlops_assets.training.trainers import TrainedModel
+from mlops_assets.ui_metadata import plot_columns
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
 
@@ -41,10 +42,9 @@ def single_row_latency_ms(model: TrainedModel, frame: pd.DataFrame) -> float:
 
 def evaluation_report_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        **spec.asset_identity("evaluation_report"),
+        **spec.asset_attributes("evaluation_report", GROUP),
         deps=[keys.model_key(spec.name, "candidate_model")],
-        group_name=GROUP,
-        kinds={"mlflow", "markdown"},
+        kinds={"mlflow", "matplotlib", "markdown"},
         description=f"{spec.name} challenger vs baseline on the holdout: metrics, calibration, slices, plots.",
     )
     def evaluation_report(context: AssetExecutionContext, lake: LakeResource, registry: RegistryResource) -> dg.MaterializeResult:
@@ -87,6 +87,8 @@ def evaluation_report_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                 "model_version": dg.MetadataValue.text(candidate["version"]),
                 "report_folder": dg.MetadataValue.path(str(folder)),
                 "report": dg.MetadataValue.md(render_markdown(report, inline_images=True)),
+                **registry.links(run_id=candidate["run_id"], model=spec.registered_model, version=candidate["version"]),
+                **plot_columns(report.plots),  # shown on the asset page itself; the Markdown above needs a click
             }
         )
 

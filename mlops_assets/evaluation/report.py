@@ -6,7 +6,6 @@ inlined as base64) and in the MLflow artifact folder (images as files next to re
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -23,6 +22,7 @@ from mlops_assets.evaluation.metrics import (
     slice_metrics,
 )
 from mlops_assets.evaluation.plots import calibration_png, pr_curve_png, roc_curve_png, slice_bar_png
+from mlops_assets.ui_metadata import markdown_image
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,7 @@ def write_report(report: EvaluationReport, folder: Path) -> list[Path]:
 
 
 def _image(name: str, png: bytes, inline: bool) -> str:
-    alt = Path(name).stem
-    target = f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}" if inline else name
-    return f"![{alt}]({target})"
+    return markdown_image(name, png) if inline else f"![{Path(name).stem}]({name})"
 
 
 def _frame_table(frame: pd.DataFrame) -> str:

@@ -1,6 +1,5 @@
 """Monitoring stages of a model: daily drift against the champion's reference, and live performance."""
 
-import base64
 from dataclasses import asdict
 
 import dagster as dg
@@ -13,6 +12,7 @@ from mlops_assets.evaluation.metrics import classification_metrics
 from mlops_assets.features.retrieval import model_inputs
 from mlops_assets.partitions import single_run
 from mlops_assets.specs.model import ModelSpec
+from mlops_assets.ui_metadata import markdown_image, plot_columns
 from resources.feast import FeastResource
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
@@ -25,12 +25,11 @@ def drift_report_asset(spec: ModelSpec, partitions: dg.PartitionsDefinition) -> 
     psi_threshold = spec.policy.psi_threshold
 
     @dg.asset(
-        **spec.asset_identity("drift_report"),
+        **spec.asset_attributes("drift_report", GROUP),
         deps=[spec.inputs, keys.model_key(spec.name, "deployed_endpoint")],
         partitions_def=partitions,
         backfill_policy=single_run,
-        group_name=GROUP,
-        kinds={"polars", "numpy"},
+        kinds={"feast", "mlflow", "numpy", "matplotlib"},
         description=f"PSI and KS per {spec.name} input feature of the day's new rows vs the champion's training profile.",
     )
     def drift_report(context: AssetExecutionContext, lake: LakeResource, feast: FeastResource, registry: RegistryResource) -> dg.MaterializeResult:
@@ -69,9 +68,10 @@ def drift_report_asset(spec: ModelSpec, partitions: dg.PartitionsDefinition) -> 
                 "drifted_features": dg.MetadataValue.json(drifted),
                 "max_psi": dg.MetadataValue.float(float(frame["psi"].max())),
                 "report": dg.MetadataValue.md(
-                    f"### Drift on {day} vs v{champion.version}\n\n![psi](data:image/png;base64,{base64.b64encode(png).decode()})\n\n"
+                    f"### Drift on {day} vs v{champion.version}\n\n{markdown_image('psi.png', png)}\n\n"
                     + frame.to_markdown(index=False, floatfmt=".4f")
                 ),
+                **plot_columns({"psi.png": png}),  # shown on the asset page itself (docs/decisions/0007)
             }
         )
 
@@ -91,21 +91,19 @@ def outcomes(lake: LakeResource, spec: ModelSpec) -> pl.DataFrame:
 
 def live_performance_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        **spec.asset_identity("live_performance"),
+        **spec.asset_attributes("live_performance", GROUP),
         deps=[keys.model_key(spec.name, "prediction_log"), spec.source.key("labels"), spec.inputs],
-        group_name=GROUP,
-        kinds={"polars"},
+        kinds={"polars", "parquet"},
         description=f"Served {spec.name} predictions joined with outcomes as they arrive: AUC, log loss, calibration per event day.",
     )
     def live_performance(lake: LakeResource) -> dg.MaterializeResult:
         """Recomputed over every day each time: outcomes of old events keep arriving."""
         log_path = lake.path(spec.name, "prediction_log", "part.parquet")
-        if not log_path.exists() or not lake.partitions(spec.source.key("labels").path[-1]):
+        log = pl.read_parquet(log_path, columns=["request_id", "ts", "model_version", "score"]) if log_path.exists() else None
+        # an empty log (nothing served yet) has untyped columns that no join accepts
+        if log is None or not log.height or not lake.partitions(spec.source.key("labels").path[-1]):
             return dg.MaterializeResult(metadata={"status": dg.MetadataValue.text("no predictions or labels yet")})
-        log = (
-            pl.read_parquet(log_path, columns=["request_id", "ts", "model_version", "score"])
-            .sort("ts").unique("request_id", keep="last")
-        )
+        log = log.sort("ts").unique("request_id", keep="last")
         labels = outcomes(lake, spec)
         summary = {}
         for day in lake.partitions(spec.inputs.path[-1]):

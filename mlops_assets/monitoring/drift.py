@@ -158,23 +158,21 @@ def drift_frame(results: Sequence[FeatureDrift]) -> pd.DataFrame:
 
 
 def drift_png(results: Sequence[FeatureDrift], *, psi_moderate: float = 0.1, psi_drift: float = 0.25) -> bytes:
-    """PSI per feature as horizontal bars, coloured by verdict, with the two thresholds."""
-    import io
+    """PSI per feature as horizontal bars, coloured by verdict, with the two thresholds.
 
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    Bars are 0.1-0.15 in high, so up to 23 features the picture stays under the 320 px the
+    Dagster asset page shows without "Show more" (docs/decisions/0007); more features grow it.
+    """
+    from mlops_assets.evaluation.plots import new_figure, png_bytes
 
     ordered = sorted(results, key=lambda r: r.psi)
     colours = {"stable": "#4c9f70", "moderate": "#e0a030", "drift": "#c8453b"}
-    figure = Figure(figsize=(5.5, 0.28 * len(ordered) + 1.2), dpi=90)
-    FigureCanvasAgg(figure)
-    axes = figure.subplots()
+    bar = max(0.1, min(0.15, 2.3 / max(len(ordered), 1)))
+    figure, axes = new_figure((5.5, bar * len(ordered) + 1.0))
     axes.barh([r.feature for r in ordered], [r.psi for r in ordered], color=[colours[r.verdict] for r in ordered])
     for threshold, style in ((psi_moderate, ":"), (psi_drift, "--")):
         axes.axvline(threshold, color="grey", linestyle=style, linewidth=1)
     axes.set_xlabel("PSI vs training profile")
     axes.tick_params(axis="y", labelsize=7)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return png_bytes(figure)

@@ -15,9 +15,8 @@ GROUP = "monitoring"
 
 def prediction_log_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        **spec.asset_identity("prediction_log"),
+        **spec.asset_attributes("prediction_log", GROUP),
         deps=[keys.model_key(spec.name, "deployed_endpoint")],
-        group_name=GROUP,
         kinds={"parquet"},
         description=f"Every prediction the {spec.name} endpoint served: request id, version, inputs, score, latency.",
     )

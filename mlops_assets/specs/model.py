@@ -155,9 +155,9 @@ class ModelSpec:
         """Tags on every asset of this model: the catalog filters by them, jobs select by them."""
         return {"mlops/model": self.name, "mlops/source": self.source.name}
 
-    def asset_identity(self, stage: str) -> dict[str, Any]:
-        """The key, owners and tags of one of this model's assets, as `dg.asset` takes them."""
-        return {"key": keys.model_key(self.name, stage), "owners": list(self.owners), "tags": self.asset_tags}
+    def asset_attributes(self, stage: str, group: str) -> dict[str, Any]:
+        """What every asset of this model carries (key, owners, tags, group), in one place so none lacks one."""
+        return {"key": keys.model_key(self.name, stage), "owners": list(self.owners), "tags": self.asset_tags, "group_name": group}
 
     @property
     def required_entity_keys(self) -> tuple[str, ...]:

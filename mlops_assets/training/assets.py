@@ -15,6 +15,7 @@ from mlops_assets.provenance import git_sha, trigger
 from mlops_assets.specs.model import ModelSpec
 from mlops_assets.training.model_io import log_trained, version_tags
 from mlops_assets.training.split import HOLDOUT, SPLIT, TRAIN, frame_fingerprint, recency_weights, time_split
+from mlops_assets.training.trainers import trainer_kinds
 from resources.feast import FeastResource, feature_columns
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
@@ -36,9 +37,8 @@ def events_table(key: dg.AssetKey) -> tuple[str, ...]:
 
 def training_set_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        **spec.asset_identity("training_set"),
+        **spec.asset_attributes("training_set", GROUP),
         deps=[spec.events, keys.FEATURE_VIEWS],
-        group_name=GROUP,
         kinds={"feast", "parquet"},
         description=f"Point-in-time training set of {spec.name} from Feast service {spec.feature_service}, split by time.",
     )
@@ -76,11 +76,10 @@ def training_set_asset(spec: ModelSpec) -> dg.AssetsDefinition:
 
 def candidate_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
-        **spec.asset_identity("candidate_model"),
+        **spec.asset_attributes("candidate_model", GROUP),
         deps=[keys.model_key(spec.name, "training_set")],
-        group_name=GROUP,
-        kinds={"lightgbm", "mlflow"},
-        description=f"{spec.name} challenger and its baseline, tracked in one MLflow run and registered.",
+        kinds={"mlflow", *trainer_kinds(spec.trainer, spec.baseline)},
+        description=f"{spec.name} challenger and its baseline, tracked in one MLflow run and registered. {spec.description}".strip(),
     )
     def candidate_model(
         context: AssetExecutionContext, lake: LakeResource, registry: RegistryResource, mlflow: dg.ResourceParam[Any]
@@ -130,6 +129,7 @@ def candidate_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                 "registered_version": dg.MetadataValue.text(version),
                 "mlflow_run_id": dg.MetadataValue.text(run_id),
                 "model_uri": dg.MetadataValue.text(f"models:/{spec.registered_model}/{version}"),
+                **registry.links(run_id=run_id, model=spec.registered_model, version=version),
                 "train_rows": dg.MetadataValue.int(len(train)),
                 **{f"tag.{k}": dg.MetadataValue.text(str(v)) for k, v in tags.items()},
             }

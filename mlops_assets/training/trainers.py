@@ -111,3 +111,12 @@ def train_logistic_baseline(
     )
     model.fit(train.loc[:, list(features)].to_numpy(dtype="float64"), train[label].to_numpy(), logisticregression__sample_weight=weights)
     return TrainedModel("sklearn", model, tuple(features), {"model": "logistic_regression", "seed": seed})
+
+
+# Dagster `kinds` of the shipped trainers, shown on the asset; a trainer not listed adds none.
+TRAINER_KINDS: dict[Any, str] = {train_lightgbm: "lightgbm", train_logistic_baseline: "scikit-learn"}
+
+
+def trainer_kinds(*trainers: Any) -> set[str]:
+    """The kinds of the libraries these trainers fit models with."""
+    return {TRAINER_KINDS[t] for t in trainers if t in TRAINER_KINDS}

@@ -50,7 +50,7 @@ import pandas as pd
 import pytest
 
 from tests.benchmarks.http_client import KeepAliveClient
-from tests.conftest import TOKEN, Pipeline
+from tests.conftest import TOKEN, Pipeline, free_port
 from tests.integration.online_parity import ACCESS_FIELDS, CREDIT_FIELDS, request_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -304,12 +304,6 @@ def shadowing(model_url: str, version: str) -> Iterator[None]:
     assert started.status_code == 200, started.text
     yield
     assert httpx.delete(admin, headers=auth, trust_env=False, timeout=60).status_code == 200
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def state_files(folder: Path, models: list[str]) -> dict[str, Path]:

@@ -117,9 +117,25 @@ def test_report_is_attached_to_dagster_and_mlflow(pipeline: Pipeline):
     metadata = event.asset_materialization.metadata
     assert "data:image/png;base64," in metadata["report"].value
     assert 0.8 <= metadata["roc_auc"].value <= 1.0
+    plots = metadata["dagster/column_schema"].value.columns  # what the asset page shows without a click (decision 0007)
+    assert [c.name for c in plots] == ["roc", "pr", "calibration", "slices"]
+    assert all(c.description.startswith(f"![{c.name}](data:image/png;base64,") for c in plots)
     run_id = record(pipeline, "candidate_model")["run_id"]
     names = {a.path for a in registry(pipeline).client().list_artifacts(run_id, "evaluation")}
     assert {"evaluation/report.md", "evaluation/roc.png", "evaluation/calibration.png"} <= names
+
+
+@BY_NAME
+def test_model_assets_link_to_their_mlflow_run_and_registry_version(pipeline: Pipeline, spec):
+    import mlflow
+
+    candidate = record(pipeline, "candidate_model", spec.name)
+    ui = pipeline.profile.mlflow_ui_url
+    run = f"{ui}/#/experiments/{mlflow.get_run(candidate['run_id']).info.experiment_id}/runs/{candidate['run_id']}"
+    version = f"{ui}/#/models/{spec.registered_model}/versions/{candidate['version']}"
+    for stage in ("candidate_model", "evaluation_report", "champion_gate", "deployed_endpoint"):  # the first model: the champion is it
+        metadata = pipeline.instance.get_latest_materialization_event(keys.model_key(spec.name, stage)).asset_materialization.metadata
+        assert (metadata["mlflow_run"].url, metadata["registry_version"].url) == (run, version), stage
 
 
 @BY_NAME

@@ -55,3 +55,26 @@ def test_a_user_model_is_one_more_spec(tmp_path):
         assert keys.model_key(model, "deployed_endpoint") in graph.get_all_asset_keys()
     assert graph.get(keys.model_key("credit_challenger", "training_set")).parent_keys >= {CREDIT_MODEL.events, keys.FEATURE_VIEWS}
     assert "credit_challenger_retrain" in {j.name for j in defs.resolve_all_job_defs()}
+
+
+def test_every_asset_has_kinds_a_description_and_its_owners(tmp_path):
+    """The catalog's filters: kinds and a description everywhere; a spec's owners on its assets; shared assets owned by every source."""
+    from domains import MODELS
+    from domains.credit import CREDIT_MODEL
+    from mlops_assets import keys
+    from mlops_assets.definitions import build_definitions
+    from mlops_assets.profile import load_profile
+    from mlops_assets.spec_checks import sources_of
+
+    owners = {source.name: set(source.owners) for source in sources_of(MODELS)}
+    owners |= {model.name: set(model.owners) for model in MODELS}
+    everyone = set().union(*owners.values())
+    graph = build_definitions(profile=load_profile({"MLOPS_HOME": str(tmp_path)})).resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node, name = graph.get(key), key.to_user_string()
+        assert node.kinds and node.description, name
+        spec = node.tags.get("mlops/model") or node.tags.get("mlops/source")
+        assert set(node.owners) == (owners[spec] if spec else everyone), name
+    candidate = graph.get(keys.model_key("credit", "candidate_model"))
+    assert candidate.kinds >= {"lightgbm", "scikit-learn", "mlflow"}  # from the spec's trainers
+    assert CREDIT_MODEL.description in candidate.description

@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import pytest
 
 from tests.conftest import TOKEN, Pipeline
+from tests.dagster_dev import dagster_dev
 
-ROOT = Path(__file__).resolve().parents[2]
 DEADLINE_S = 480
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _default_signals() -> None:
-    """dagster maps SIGTERM onto SIGINT's handler; a child that inherits SIGINT ignored never stops."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def land_next_day_with_outcomes(pipeline: Pipeline, tables) -> str:
@@ -57,19 +39,13 @@ def test_daemon_sensors_ingest_new_files_and_retrain(pipeline: Pipeline, tmp_pat
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # the registry URI is process-global otherwise
     before = {str(v.version) for v in client.search_model_versions("name='credit'")}
     new_day = land_next_day_with_outcomes(pipeline, credit_tables)
-    port = free_port()
     env = {**os.environ, **pipeline.profile.environ(), "MLOPS_ADMIN_TOKEN": TOKEN, "TMPDIR": str(tmp_path)}
-    dev = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster")), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=env, start_new_session=True, preexec_fn=_default_signals,
-        stdout=open(tmp_path / "dagster_dev.log", "w"), stderr=subprocess.STDOUT,
-    )
-    started = time.monotonic()
-    try:
+    with dagster_dev(env, tmp_path / "dagster_dev.log") as dev:
+        started = time.monotonic()
         new_versions: set[str] = set()
         ingested = False
         while time.monotonic() - started < DEADLINE_S and not new_versions:
-            assert dev.poll() is None, (tmp_path / "dagster_dev.log").read_text()[-3000:]
+            assert dev.process.poll() is None, dev.tail()
             time.sleep(5)
             ingested = ingested or (pipeline.profile.lake_root / "validated_applications" / f"date={new_day}" / "part.parquet").exists()
             # a version counts once its training step has tagged it (registration comes first)
@@ -82,6 +58,3 @@ def test_daemon_sensors_ingest_new_files_and_retrain(pipeline: Pipeline, tmp_pat
         print(f"\ndaemon: ingest + sensor-triggered retrain registered v{version.version} in {elapsed:.0f}s ({version.tags['trigger']})")
         runs = pipeline.instance.get_run_records(filters=dg.RunsFilter(tags={"mlops/automatic": "true"}))
         assert any(r.dagster_run.job_name == "applications_ingest" for r in runs)
-    finally:
-        os.killpg(dev.pid, signal.SIGTERM)
-        dev.wait(timeout=60)
