@@ -61,7 +61,7 @@ def calibration_png(y_true: ArrayLike, scores: Mapping[str, np.ndarray], bins: i
     for name, score in _checked(y_true, scores):
         table = calibration_table(*score, bins=bins)
         ax.plot(table["mean_score"], table["observed_rate"], marker="o", label=name)
-    _finish(fig, ax, "Calibration", "mean predicted probability", "observed default rate")
+    _finish(fig, ax, "Calibration", "mean predicted probability", "observed positive rate")
     return png_bytes(fig)
 
 

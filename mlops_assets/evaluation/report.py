@@ -73,7 +73,7 @@ def build_report(
             "roc.png": roc_curve_png(y, arrays),
             "pr.png": pr_curve_png(y, arrays),
             "calibration.png": calibration_png(y, arrays),
-            "slices.png": slice_bar_png(slice_table),
+            **({"slices.png": slice_bar_png(slice_table)} if len(slice_table) else {}),  # a model without slices has no such plot
         },
         holdout={**{k: str(v) for k, v in holdout_window.items()}, "rows": str(len(holdout))},
     )
@@ -96,8 +96,8 @@ def render_markdown(report: EvaluationReport, *, inline_images: bool) -> str:
         "## Holdout\n\n" + "\n".join(f"- **{k}**: {v}" for k, v in report.holdout.items()),
         "## Metrics\n\n" + _table(["metric", *models], metric_rows),
         f"## Calibration of `{report.challenger}`\n\n" + _frame_table(report.calibration),
-        f"## Slices of `{report.challenger}` (worst AUC first)\n\n"
-        "AUC is blank where a slice has one class or too few rows.\n\n" + _frame_table(worst_first),
+        *([f"## Slices of `{report.challenger}` (worst AUC first)\n\n"
+           "AUC is blank where a slice has one class or too few rows.\n\n" + _frame_table(worst_first)] if len(report.slices) else []),
         "## Plots\n\n" + "\n\n".join(_image(name, png, inline_images) for name, png in report.plots.items()),
     ]
     return "\n\n".join(parts) + "\n"

@@ -204,6 +204,15 @@ def test_build_report_scores_every_model_on_the_same_rows(report, holdout: pd.Da
     assert set(report.plots) == {"roc.png", "pr.png", "calibration.png", "slices.png"}
 
 
+def test_a_model_without_slices_gets_no_slice_plot_or_section(holdout: pd.DataFrame) -> None:
+    report = build_report(
+        model_name="access", model_version="1", holdout=holdout, label="loan_status",
+        scores={"challenger": "challenger_score"}, slices=[], holdout_window={},
+    )  # fmt: skip
+    assert set(report.plots) == {"roc.png", "pr.png", "calibration.png"}
+    assert "## Slices" not in render_markdown(report, inline_images=False)
+
+
 def test_build_report_rejects_missing_columns(holdout: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="champion_score"):
         build_report(
