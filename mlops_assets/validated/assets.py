@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext
 
 from mlops_assets.partitions import single_run
 from mlops_assets.specs.source import SourceSpec
-from mlops_assets.validated.validate import validate_batch
+from mlops_assets.validated.validate import validate_days
 from resources.lake import LakeResource, empty_frame
 
 GROUP = "validated"
@@ -61,9 +61,8 @@ def validated_asset(source: SourceSpec, partitions: dg.PartitionsDefinition) -> 
         failed_days: dict[str, str] = {}
         totals = {"valid": 0, "quarantined": 0}
         failed_expectations: dict[str, int] = {}
-        for day in context.partition_keys:
-            raw = lake.read_partition(raw_key.path[-1], day)
-            outcome = validate_batch(raw, source, max_reject_fraction=config.max_reject_fraction)
+        raws = {day: lake.read_partition(raw_key.path[-1], day) for day in context.partition_keys}
+        for day, outcome in validate_days(raws, source, max_reject_fraction=config.max_reject_fraction).items():
             valid = _conform(outcome.valid, source.dtypes)
             lake.write_partition(valid, valid_key.path[-1], day)
             lake.write_partition(_storable(outcome.quarantined), quarantine_key.path[-1], day)

@@ -21,6 +21,7 @@ NOT_NULL = "expect_column_values_to_not_be_null"
 UNIQUE = "expect_column_values_to_be_unique"
 BETWEEN = "expect_column_values_to_be_between"
 IN_SET = "expect_column_values_to_be_in_set"
+UNIQUE_PER_GROUP = "expect_compound_columns_to_be_unique"
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,20 @@ class Rule:
     strict_min: bool = False
     allowed: tuple[Any, ...] = ()
     required: tuple[str, ...] = ()
+    group: str | None = None  # UNIQUE_PER_GROUP: the column is unique within each value of this one
 
     @property
     def name(self) -> str:
         """Stable id, e.g. `expect_column_values_to_be_between(person_age)`."""
+        if self.group:
+            return f"{self.expectation}({self.column},{self.group})"
         return f"{self.expectation}({self.column})" if self.column else self.expectation
+
+    def per_group(self, group: str) -> Rule:
+        """This uniqueness rule checked within each value of ``group`` (several days judged at once, each on its own)."""
+        if self.expectation != UNIQUE:
+            raise ValueError(f"{self.name}: only a uniqueness rule is checked per group")
+        return Rule(UNIQUE_PER_GROUP, self.column, group=group)
 
     @property
     def description(self) -> str:
@@ -67,7 +77,9 @@ class Rule:
         import great_expectations.expectations as gxe
 
         kwargs: dict[str, Any] = {"column": self.column} if self.column else {}
-        if self.expectation == COLUMNS_EXIST:
+        if self.expectation == UNIQUE_PER_GROUP:
+            kwargs = {"column_list": [self.column, self.group]}
+        elif self.expectation == COLUMNS_EXIST:
             kwargs |= {"column_set": list(self.required), "exact_match": False}
         elif self.expectation == BETWEEN:
             lo, hi = self._bounds

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from mlops_assets.specs.source import SourceSpec
-from mlops_assets.validated.expectations import Rule, expectation_suite, rules_for
+from mlops_assets.validated.expectations import UNIQUE, Rule, expectation_suite, rules_for
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 REASON = "_reason"
 EXPECTATION = "_expectation"
 BATCH_RULE = "max_reject_fraction"
+DAY = "_day"  # which day a row of several stacked days came from
 
 _RESULT_FORMAT = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
 _RUN_LOCK = threading.Lock()  # the cached GE context is shared by threads
@@ -102,15 +105,39 @@ def validate_batch(df: pd.DataFrame, source: SourceSpec, max_reject_fraction: fl
     `max_reject_fraction` (default: the source's) of its rows break a row-level rule;
     otherwise every row is quarantined, so a broken extract never half-lands.
     """
-    if max_reject_fraction is None:
-        max_reject_fraction = source.max_reject_fraction
-    rules = rules_for(source.columns)
-    contract = source.dtypes
+    return validate_days({"batch": df}, source, max_reject_fraction)["batch"]
+
+
+def validate_days(
+    frames: Mapping[str, pd.DataFrame], source: SourceSpec, max_reject_fraction: float | None = None
+) -> dict[str, ValidationOutcome]:
+    """`validate_batch` for each day, with one Great Expectations run for all the days whose columns follow the contract.
+
+    GE's cost is mostly per run (about 0.3-0.5 s whatever the rows), so a range of days is
+    judged as one frame; keys stay unique per day (a compound expectation on the key and the
+    day) and each day gets its own verdict, exactly as if it had been judged alone (a test holds
+    the two equal). A day whose columns or dtypes differ from the contract is judged alone:
+    that is where schema breaks show.
+    """
+    limit = source.max_reject_fraction if max_reject_fraction is None else max_reject_fraction
+    rules, contract = rules_for(source.columns), source.dtypes
+    together = {day: frame for day, frame in frames.items() if len(frame) and _follows(frame, contract)}
+    outcomes = _validate_together(together, source, rules, contract, limit) if len(together) > 1 else {}
+    for day, frame in frames.items():
+        if day not in outcomes:
+            outcomes[day] = _validate_alone(frame, source, rules, contract, limit)
+    return {day: outcomes[day] for day in frames}
+
+
+def _follows(frame: pd.DataFrame, contract: dict[str, str]) -> bool:
+    """Every contract column present with the contract's dtype: GE can check every rule on it."""
+    return all(name in frame.columns and str(frame[name].dtype) == dtype for name, dtype in contract.items())
+
+
+def _validate_alone(df: pd.DataFrame, source: SourceSpec, rules: tuple[Rule, ...], contract: dict[str, str], limit: float) -> ValidationOutcome:
     frame = df.reset_index(drop=True)  # GE reports positions; the caller's index may repeat
     if frame.empty and set(contract) <= set(frame.columns):  # a day without events: nothing for GE to judge
-        return ValidationOutcome(valid=df, quarantined=df.assign(**{REASON: "", EXPECTATION: ""}).iloc[0:0], expectations=(),
-                                 schema_ok=True, reject_fraction=0.0, passed=True, max_reject_fraction=max_reject_fraction,
-                                 rules=rules, contract=contract)  # fmt: skip
+        return _verdict(df, [], [], (), (), [], rules, contract, limit)
     results = _run(frame, source.name, rules)
     n = len(frame)
     reasons: list[list[str]] = [[] for _ in range(n)]
@@ -133,15 +160,62 @@ def validate_batch(df: pd.DataFrame, source: SourceSpec, max_reject_fraction: fl
                 schema_rules.append(rule.name)
             outcomes.append(ExpectationOutcome(rule.name, rule.column, False, 0))
             continue
-        positions = result.result["unexpected_index_list"]
-        values = frame[rule.column].to_numpy(dtype=object) if positions else ()
-        for pos in positions:
-            reasons[pos].append(rule.violation(values[pos]))
-            failed_by[pos].append(rule.name)
-        count = int(result.result["unexpected_count"])
-        outcomes.append(ExpectationOutcome(rule.name, rule.column, bool(result.success), count))
+        _note(rule, frame, result.result["unexpected_index_list"], reasons, failed_by)
+        outcomes.append(ExpectationOutcome(rule.name, rule.column, bool(result.success), int(result.result["unexpected_count"])))
+    return _verdict(df, reasons, failed_by, tuple(outcomes), _schema_problems(missing, unreadable, contract), schema_rules, rules, contract, limit)
 
-    problems = _schema_problems(missing, unreadable, contract)
+
+def _validate_together(
+    frames: Mapping[str, pd.DataFrame], source: SourceSpec, rules: tuple[Rule, ...], contract: dict[str, str], limit: float
+) -> dict[str, ValidationOutcome]:
+    """One GE run over the days stacked; each day's verdict from its own rows. Empty if GE could not check a rule."""
+    frame = pd.concat([f.reset_index(drop=True) for f in frames.values()], ignore_index=True)
+    frame[DAY] = np.repeat(np.arange(len(frames)), [len(f) for f in frames.values()])
+    stacked = tuple(rule.per_group(DAY) if rule.expectation == UNIQUE else rule for rule in rules)
+    results = _run(frame, f"{source.name}_days", stacked)
+    if any(_error_message(results[rule.name].exception_info) for rule in stacked if rule.column is not None):
+        return {}
+    bounds = np.cumsum([0, *(len(f) for f in frames.values())])
+    positions = {rule.name: np.asarray(results[rule.name].result["unexpected_index_list"], dtype=int) for rule in stacked if rule.column}
+    outcomes = {}
+    for (day, df), start, stop in zip(frames.items(), bounds[:-1], bounds[1:]):
+        day_frame = frame.iloc[start:stop].reset_index(drop=True)
+        reasons: list[list[str]] = [[] for _ in range(stop - start)]
+        failed_by: list[list[str]] = [[] for _ in range(stop - start)]
+        expectations = []
+        for rule, checked in zip(rules, stacked):
+            if rule.column is None:
+                expectations.append(ExpectationOutcome(rule.name, None, True, 0))
+                continue
+            mine = positions[checked.name]
+            mine = mine[(mine >= start) & (mine < stop)] - start
+            _note(rule, day_frame, mine.tolist(), reasons, failed_by)
+            expectations.append(ExpectationOutcome(rule.name, rule.column, len(mine) == 0, len(mine)))
+        outcomes[day] = _verdict(df, reasons, failed_by, tuple(expectations), (), [], rules, contract, limit)
+    return outcomes
+
+
+def _note(rule: Rule, frame: pd.DataFrame, positions: list[int], reasons: list[list[str]], failed_by: list[list[str]]) -> None:
+    """Each listed row breaks ``rule``: say why, naming field, rule and value."""
+    values = frame[rule.column].to_numpy(dtype=object) if positions else ()
+    for pos in positions:
+        reasons[pos].append(rule.violation(values[pos]))
+        failed_by[pos].append(rule.name)
+
+
+def _verdict(
+    df: pd.DataFrame,
+    reasons: list[list[str]],
+    failed_by: list[list[str]],
+    outcomes: tuple[ExpectationOutcome, ...],
+    problems: tuple[str, ...],
+    schema_rules: list[str],
+    rules: tuple[Rule, ...],
+    contract: dict[str, str],
+    max_reject_fraction: float,
+) -> ValidationOutcome:
+    """The batch verdict from each row's reasons: a schema break or too many bad rows quarantines every row."""
+    n = len(df)
     schema_ok = not problems
     failed = sum(1 for r in reasons if r)
     reject_fraction = (failed if schema_ok else n) / n if n else 0.0
@@ -167,7 +241,7 @@ def validate_batch(df: pd.DataFrame, source: SourceSpec, max_reject_fraction: fl
     return ValidationOutcome(
         valid=df.iloc[[pos for pos in range(n) if not rejected[pos]]],
         quarantined=quarantined,
-        expectations=tuple(outcomes),
+        expectations=outcomes,
         schema_ok=schema_ok,
         reject_fraction=reject_fraction,
         passed=passed,
@@ -219,7 +293,7 @@ def _gx_objects(name: str, rules: tuple[Rule, ...]) -> tuple[BatchDefinition, gx
 
 def _result_name(config: Any) -> str:
     """The `Rule.name` of a GE result."""
-    column = config.kwargs.get("column")
+    column = config.kwargs.get("column") or ",".join(config.kwargs.get("column_list") or ())
     return f"{config.type}({column})" if column else config.type
 
 

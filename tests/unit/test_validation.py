@@ -11,7 +11,7 @@ import pytest
 
 from domains.credit import APPLICATIONS
 from mlops_assets.validated.expectations import expectation_suite, rules_for
-from mlops_assets.validated.validate import BATCH_RULE, EXPECTATION, REASON, validate_batch
+from mlops_assets.validated.validate import BATCH_RULE, EXPECTATION, REASON, validate_batch, validate_days
 
 APPLICATION_COLUMNS = APPLICATIONS.dtypes
 RULES = rules_for(APPLICATIONS.columns)
@@ -194,3 +194,26 @@ def test_nothing_is_ever_dropped(
     assert len(out.valid) + len(out.quarantined) == len(df)
     assert sorted([*out.valid["loan_id"], *out.quarantined["loan_id"]]) == sorted(df["loan_id"])
     assert (out.quarantined[REASON].str.len() > 0).all()
+
+
+def test_days_judged_together_get_the_verdicts_they_get_alone(loans: pd.DataFrame, clean: pd.DataFrame) -> None:
+    """One GE run for a range of days is a speed-up only: every day's outcome equals validating it alone,
+    a duplicate key within a day is still caught, and a key seen on two days is not (keys are unique per day)."""
+    days = {f"d{i}": loans.iloc[i * 30 : (i + 1) * 30].reset_index(drop=True) for i in range(6)}
+    days["d1"] = bad_batch(days["d1"])  # too many bad rows: the whole day is rejected
+    days["d2"] = days["d2"].drop(columns=["loan_int_rate"])  # a schema break: judged alone
+    days["d3"].loc[1, "loan_id"] = days["d3"].loc[0, "loan_id"]  # one duplicate within a day
+    days["d3"].loc[2, "person_age"] = 150
+    days["d4"].loc[0, "loan_id"] = days["d5"].loc[0, "loan_id"]  # the same id on two days
+    together = validate_days(days, APPLICATIONS)
+    for day, frame in days.items():
+        alone = validate_batch(frame, APPLICATIONS)
+        got = together[day]
+        assert (got.passed, got.schema_ok, got.reject_fraction, got.expectations) == (
+            alone.passed, alone.schema_ok, alone.reject_fraction, alone.expectations), day
+        pd.testing.assert_frame_equal(got.valid, alone.valid)
+        pd.testing.assert_frame_equal(got.quarantined, alone.quarantined)
+    assert [together[d].passed for d in days] == [True, False, False, True, True, True]
+    assert sorted(together["d3"].quarantined[REASON]) == sorted(
+        [f"loan_id={days['d3'].loc[0, 'loan_id']} is duplicated"] * 2 + ["person_age=150 outside [18, 100]"])
+    assert together["d4"].quarantined.empty and together["d5"].quarantined.empty
