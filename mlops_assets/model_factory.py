@@ -20,6 +20,7 @@ from mlops_assets.training.assets import candidate_model_asset, training_set_ass
 from sensors.drift import drift_sensor
 from sensors.new_labels import new_labels_sensor
 from sensors.performance import performance_sensor
+from sensors.schedule import weekly_retrain_schedule
 
 DELIVERY_STAGES = ("training_set", "candidate_model", "evaluation_report", "champion_gate", "deployed_endpoint")
 
@@ -49,9 +50,9 @@ def build_model_assets(spec: ModelSpec, partitions: dg.PartitionsDefinition | No
 
     Jobs: `<name>_retrain` (labelled events, feature tables, then training to deployment),
     `<name>_prediction_log` and `<name>_rollout`. Sensors `<name>_new_labels_sensor`,
-    `<name>_drift_sensor` and `<name>_performance_sensor` launch the retrain job under the
-    spec's policy; schedules `<name>_weekly_retrain` (Mondays 03:00 UTC) and
-    `<name>_rollout_check` (daily 06:00 UTC) run without asking it.
+    `<name>_drift_sensor` and `<name>_performance_sensor`, and the schedule
+    `<name>_weekly_retrain` (Mondays 03:00 UTC), launch the retrain job under the spec's
+    policy; `<name>_rollout_check` (daily 06:00 UTC) decides a running shadow or canary.
 
     ``partitions`` is the daily calendar of the Definitions (default: its source's); the
     source's own assets come from ``build_source_assets`` (``build_definitions`` adds them).
@@ -86,13 +87,12 @@ def build_model_assets(spec: ModelSpec, partitions: dg.PartitionsDefinition | No
         description=f"Gather the {spec.name} prediction log, then promote or end the running shadow/canary on its outcomes.",
     )
     sensors = [
-        new_labels_sensor(spec, spec.policy),
-        drift_sensor(spec, spec.policy),
-        performance_sensor(spec, spec.policy),
+        new_labels_sensor(spec),
+        drift_sensor(spec),
+        performance_sensor(spec),
     ]
     schedules = [
-        automatic_schedule(f"{spec.name}_weekly_retrain", spec.retrain_job, "0 3 * * 1",
-                           f"Retrains {spec.name} every Monday 03:00 UTC; the gate still decides what serves."),
+        weekly_retrain_schedule(spec),
         automatic_schedule(f"{spec.name}_rollout_check", spec.rollout_job, "0 6 * * *",
                            f"Every day 06:00 UTC: decide the running {spec.name} shadow/canary on the outcomes known by then."),
     ]  # fmt: skip

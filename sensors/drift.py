@@ -9,12 +9,12 @@ import dagster as dg
 from mlops_assets.specs.model import ModelSpec
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
-from mlops_assets.specs.policy import RetrainPolicy
 from sensors.retrain import retrain_request, retrain_sensor
 
 
-def drift_sensor(spec: ModelSpec, policy: RetrainPolicy) -> dg.SensorDefinition:
+def drift_sensor(spec: ModelSpec) -> dg.SensorDefinition:
     name = f"{spec.name}_drift_sensor"
+    policy = spec.policy
 
     @retrain_sensor(spec, name, f"Retrains {spec.name} when PSI ≥ {policy.psi_threshold} on {policy.drifted_features}+ features of a day's inputs.")
     def _sensor(context: dg.SensorEvaluationContext, lake: LakeResource, registry: RegistryResource):
@@ -41,7 +41,7 @@ def drift_sensor(spec: ModelSpec, policy: RetrainPolicy) -> dg.SensorDefinition:
             return dg.SkipReason(f"{day}: {len(drifted)} feature(s) with PSI ≥ {policy.psi_threshold} ({', '.join(drifted) or 'none'}); need {policy.drifted_features}")
         top = ", ".join(f"{f['feature']} {f['psi']:.2f}" for f in sorted(report["features"], key=lambda f: -f["psi"])[:3])
         return retrain_request(
-            context, spec, policy, registry, sensor=name, run_key=f"drift:v{champion.version}:{day}",
+            context, spec, registry, lake, sensor=name, run_key=f"drift:v{champion.version}:{day}",
             reason=f"{len(drifted)} features drifted on {day} vs v{champion.version} (PSI {top})", cursor=newest,
         )
 

@@ -9,12 +9,13 @@ from mlops_assets.evaluation.metrics import classification_metrics, higher_is_be
 from mlops_assets.specs.model import ModelSpec
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
-from mlops_assets.specs.policy import RetrainPolicy
+from sensors.reasons import performance_reason
 from sensors.retrain import retrain_request, retrain_sensor
 
 
-def performance_sensor(spec: ModelSpec, policy: RetrainPolicy) -> dg.SensorDefinition:
+def performance_sensor(spec: ModelSpec) -> dg.SensorDefinition:
     name = f"{spec.name}_performance_sensor"
+    policy = spec.policy
 
     @retrain_sensor(spec, name, f"Retrains {spec.name} when live {spec.metric} over {policy.live_window_days} days falls {policy.max_live_drop} below its holdout value.")
     def _sensor(context: dg.SensorEvaluationContext, lake: LakeResource, registry: RegistryResource):
@@ -29,19 +30,16 @@ def performance_sensor(spec: ModelSpec, policy: RetrainPolicy) -> dg.SensorDefin
         marker = f"v{champion.version}:{days[-1]}:{rows.height}"
         if context.cursor == marker:
             return dg.SkipReason(f"nothing new since {days[-1]}")
-        if rows.height < policy.min_live_labels or rows[spec.label].n_unique() < 2:
+        if rows.height == 0 or rows[spec.label].n_unique() < 2:
             context.update_cursor(marker)
-            return dg.SkipReason(f"{rows.height} labelled predictions of v{champion.version} in {days[0]}..{days[-1]}; need {policy.min_live_labels}")
+            return dg.SkipReason(f"{rows.height} labelled predictions of v{champion.version} in {days[0]}..{days[-1]}, not both outcomes")
         live = classification_metrics(rows[spec.label].to_numpy(), rows["score"].to_numpy())[spec.metric]
-        holdout = float(champion.tags["gate.challenger"])
-        drop = (holdout - live) if higher_is_better(spec.metric) else (live - holdout)
-        if drop <= policy.max_live_drop:
+        reason = performance_reason(policy, metric=spec.metric, live=live, holdout=float(champion.tags["gate.challenger"]),
+                                    outcomes=rows.height, higher_is_better=higher_is_better(spec.metric), version=str(champion.version))
+        if not reason.fired:
             context.update_cursor(marker)
-            return dg.SkipReason(f"live {spec.metric} {live:.4f} on {rows.height} outcomes vs holdout {holdout:.4f}: within {policy.max_live_drop}")
-        return retrain_request(
-            context, spec, policy, registry, sensor=name, run_key=f"perf:{marker}",
-            reason=f"live {spec.metric} {live:.4f} on {rows.height} outcomes ({days[0]}..{days[-1]}) is {drop:.4f} worse than v{champion.version}'s holdout {holdout:.4f}",
-            cursor=marker,
-        )
+            return dg.SkipReason(reason.why)
+        return retrain_request(context, spec, registry, lake, sensor=name, run_key=f"perf:{marker}",
+                               reason=f"{reason.why} ({days[0]}..{days[-1]})", cursor=marker)
 
     return _sensor

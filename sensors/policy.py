@@ -1,9 +1,10 @@
 """`allow_retrain`: may an automatic retrain start now, under the model's `RetrainPolicy`?
 
-Sensors decide *whether there is a reason* to retrain (labels, drift, live performance);
-the policy decides *whether retraining is allowed now* (cooldown, daily cap, circuit
-breaker). Keeping the second part in one pure function means every trigger is limited
-the same way and the rules are tested without a daemon.
+Sensors and the weekly schedule decide *whether there is a reason* to retrain (labels,
+drift, live performance, the calendar); the policy decides *whether retraining is allowed
+now* (one at a time, new data, breaker, cooldown, daily cap). Keeping the second part in one
+pure function means every trigger is limited the same way, the rules are tested without a
+daemon, and the continuous-training benchmark replays the very same rules.
 """
 
 from __future__ import annotations
@@ -17,10 +18,17 @@ from mlops_assets.specs.policy import RetrainPolicy
 
 @dataclass(frozen=True)
 class RetrainHistory:
-    """What the policy needs to know about the past, read from the instance and the registry."""
+    """What the policy needs to know about the past, read from the instance and the registry.
+
+    ``trained_through`` is the newest event time any earlier retrain's training set held,
+    whatever the gate made of it; ``running`` counts this model's retrain runs not yet finished.
+    """
 
     retrain_starts: Sequence[datetime]
     refused_in_a_row: Sequence[str]  # versions refused by the gate since the last promotion, newest last
+    last_refused_at: datetime | None = None
+    running: int = 0
+    trained_through: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -29,16 +37,31 @@ class Verdict:
     why: str
 
 
-def allow_retrain(policy: RetrainPolicy, history: RetrainHistory, now: datetime) -> Verdict:
-    """May an automatic retrain start now? The answer says which rule held it back."""
-    refused = list(history.refused_in_a_row)
-    if len(refused) >= policy.breaker_after_refusals:
+def allow_retrain(policy: RetrainPolicy, history: RetrainHistory, now: datetime, *, data_through: datetime | None = None) -> Verdict:
+    """May an automatic retrain start now? The answer says which rule held it back.
+
+    ``data_through`` is the newest event time of the labelled data a retrain would read.
+    """
+    if history.running:
+        return Verdict(False, f"a retrain of this model is already running ({history.running} queued or in progress)")
+    if data_through is not None and history.trained_through is not None and data_through <= history.trained_through:
         return Verdict(
             False,
-            f"circuit breaker open: the gate refused {len(refused)} challengers in a row "
-            f"(v{', v'.join(refused[-policy.breaker_after_refusals:])}); automatic retraining is paused "
-            "until a model is promoted (launch the retrain job by hand after fixing the cause)",
+            f"no labelled data newer than the last retrain's (through {history.trained_through:%Y-%m-%d %H:%M}): "
+            "the same data would give the same challenger",
         )
+    refused = list(history.refused_in_a_row)
+    half_open = ""
+    if len(refused) >= policy.breaker_after_refusals:
+        reopens = (history.last_refused_at or now) + policy.breaker_half_open_after
+        if now < reopens:
+            return Verdict(
+                False,
+                f"circuit breaker open: the gate refused {len(refused)} challengers in a row "
+                f"(v{', v'.join(refused[-policy.breaker_after_refusals:])}); one trial retrain is allowed from "
+                f"{reopens:%Y-%m-%d %H:%M} UTC (breaker_half_open_after), or launch the retrain job by hand after fixing the cause",
+            )
+        half_open = f"circuit breaker half-open after {len(refused)} refusals: one trial"
     starts = sorted(history.retrain_starts)
     if starts and now - starts[-1] < policy.cooldown:
         wait = policy.cooldown - (now - starts[-1])
@@ -46,7 +69,7 @@ def allow_retrain(policy: RetrainPolicy, history: RetrainHistory, now: datetime)
     today = [s for s in starts if now - s < timedelta(days=1)]
     if len(today) >= policy.max_retrains_per_day:
         return Verdict(False, f"daily cap: {len(today)} retrains in the last 24 h (max_retrains_per_day={policy.max_retrains_per_day})")
-    return Verdict(True, "allowed")
+    return Verdict(True, half_open or "allowed")
 
 
 def _span(delta: timedelta) -> str:

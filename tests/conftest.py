@@ -112,6 +112,12 @@ class Pipeline:
     days: tuple[str, str]
     landed: dict[str, Any]
 
+    def training_set(self, model: str) -> Any:
+        """The training set this run built for ``model`` (stages hand over by run: mlops_assets.handover)."""
+        import pandas as pd
+
+        return pd.read_parquet(self.profile.lake_root / model / "runs" / self.result.run_id / "training_set.parquet")
+
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory: pytest.TempPathFactory, credit_tables: Any, access_tables: Any) -> Pipeline:

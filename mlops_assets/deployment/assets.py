@@ -1,17 +1,20 @@
 """Deployment stages: the champion gate and the deployed endpoint (which stages a shadow or canary when the spec says so)."""
 
 from datetime import datetime, timezone
+from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
 import pandas as pd
 
 from mlops_assets import keys
-from mlops_assets.deployment.gate import GateDecision, decide
+from mlops_assets.deployment.gate import GateDecision, comparison_rows, decide, rows_fingerprint, wait
 from mlops_assets.evaluation.assets import holdout_frame
+from mlops_assets.handover import read_stage, read_training_set, run_folder, write_stage
 from mlops_assets.evaluation.metrics import classification_metrics, higher_is_better, slice_metrics
 from mlops_assets.provenance import trigger
 from mlops_assets.specs.model import ModelSpec
+from mlops_assets.training.assets import TRAINED_THROUGH_TAG, fit_and_register
 from mlops_assets.training.model_io import FEATURES_TAG, FLAVOR_TAG, load_trained
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
@@ -25,30 +28,60 @@ def _slice_scores(frame: pd.DataFrame, spec: ModelSpec, score: str) -> dict[str,
     return {f"{row.slice}={row.value}": float(row.roc_auc) for row in table.itertuples() if pd.notna(row.roc_auc)}
 
 
-def champion_comparison(spec: ModelSpec, lake: LakeResource, registry: RegistryResource, candidate: dict) -> GateDecision:
-    """Challenger vs the serving champion on the same holdout; vs the baseline for a first model."""
+def _through(tags: dict[str, str]) -> pd.Timestamp:
+    """The newest event time a version was fitted on; for versions older than that tag, its whole window (the safe side)."""
+    return pd.Timestamp(tags.get(TRAINED_THROUGH_TAG) or tags["data_window.holdout_end"])
+
+
+def champion_comparison(spec: ModelSpec, lake: LakeResource, registry: RegistryResource, candidate: dict, evaluation: dict) -> GateDecision:
+    """Challenger vs the serving champion on holdout rows neither was trained on; vs the baseline for a first model."""
     import json
 
-    evaluation = lake.read_json(spec.name, "evaluation_report.json")
-    challenger_score = evaluation["metrics"]["challenger"][spec.metric]
+    common = {"metric": spec.metric, "margin": spec.margin, "higher_is_better": higher_is_better(spec.metric),
+              "max_slice_regression": spec.max_slice_regression}
     champion = registry.champion(spec.registered_model)
-    common = {"metric": spec.metric, "challenger": challenger_score, "margin": spec.margin,
-              "higher_is_better": higher_is_better(spec.metric), "max_slice_regression": spec.max_slice_regression}
     if champion is None or str(champion.version) == str(candidate["version"]):
-        return decide(reference=evaluation["metrics"]["baseline"][spec.metric], reference_name="baseline", **common)
-    holdout = holdout_frame(lake, spec)
+        metrics = evaluation["metrics"]  # both fitted on the same training rows, compared on the holdout after them
+        return decide(challenger=metrics["challenger"][spec.metric], reference=metrics["baseline"][spec.metric], reference_name="baseline", **common)
+    reference_name = f"champion v{champion.version}"
+    holdout = holdout_frame(lake, spec, candidate["training_set_run"])
+    fair = comparison_rows(
+        holdout[spec.event_time], holdout[spec.label],
+        challenger_through=_through(registry.version(spec.registered_model, candidate["version"]).tags),
+        champion_through=_through(champion.tags), min_rows=spec.gate_min_rows, min_per_class=spec.gate_min_per_class,
+    )
+    rows = holdout[fair.mask]
+    used = {"count": str(len(rows)), "after": str(fair.after), "ids_sha": rows_fingerprint(rows[spec.id_column]) if len(rows) else ""}
+    if len(rows):
+        used |= {"from": str(rows[spec.event_time].min()), "to": str(rows[spec.event_time].max())}
+    if fair.wait:
+        return wait(reason=fair.wait, metric=spec.metric, reference_name=reference_name, margin=spec.margin, rows=used)
     features = json.loads(champion.tags[FEATURES_TAG])
-    absent = [f for f in features if f not in holdout.columns]
+    absent = [f for f in features if f not in rows.columns]
     if absent:
         raise dg.Failure(f"champion v{champion.version} needs features {absent} the new training set lacks; compare by hand or retire it")
     registry.client()
     incumbent = load_trained(f"models:/{spec.registered_model}/{champion.version}", flavor=champion.tags[FLAVOR_TAG], features=features)
     challenger = load_trained(candidate["model_uri"], flavor=candidate["flavor"], features=candidate["features"])
-    scored = holdout.assign(champion=incumbent.predict(holdout), challenger=challenger.predict(holdout))
-    reference = classification_metrics(scored[spec.label], scored["champion"])[spec.metric]
+    scored = rows.assign(champion=incumbent.predict(rows), challenger=challenger.predict(rows))
+    score = {side: classification_metrics(scored[spec.label], scored[side])[spec.metric] for side in ("champion", "challenger")}
     new, old = _slice_scores(scored, spec, "challenger"), _slice_scores(scored, spec, "champion")
     deltas = {name: new[name] - old[name] for name in new.keys() & old.keys()}
-    return decide(reference=reference, reference_name=f"champion v{champion.version}", slice_deltas=deltas, **common)
+    return decide(challenger=score["challenger"], reference=score["champion"], reference_name=reference_name,
+                  slice_deltas=deltas, rows=used, **common)
+
+
+def refit(context: AssetExecutionContext, spec: ModelSpec, lake: LakeResource, registry: RegistryResource, candidate: dict, gate_tags: dict) -> str:
+    """The passed challenger refit on every row of its training set, holdout days included, with the same parameters."""
+    frame = read_training_set(lake, spec, candidate["training_set_run"])
+    challenger = registry.version(spec.registered_model, candidate["version"]).tags
+    inherited = {k: v for k, v in challenger.items() if k.startswith(("data_window.", "feature_service", "training_set", "git_sha", "trigger", "model"))}
+    tags = {**inherited, **gate_tags, "dagster_run_id": context.run.run_id, "refit_of": candidate["version"],
+            "refit.params": "same as the challenger (ModelSpec.params, seed)", "refit.rows": "train + holdout"}
+    context.log.info(f"refitting {spec.name} v{candidate['version']} on all {len(frame)} rows (holdout days included)")
+    record = fit_and_register(spec, frame, candidate["features"], registry=registry, run_name=f"{spec.name}-refit", tags=tags, baseline=False)
+    registry.tag_version(spec.registered_model, candidate["version"], {"refit_as": record["version"]})
+    return record["version"]
 
 
 def champion_gate_asset(spec: ModelSpec) -> dg.AssetsDefinition:
@@ -58,9 +91,12 @@ def champion_gate_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         kinds={"mlflow"},
         description=f"Promote the {spec.name} challenger only if it beats the champion by {spec.margin} {spec.metric}.",
     )
-    def champion_gate(context: AssetExecutionContext, lake: LakeResource, registry: RegistryResource) -> dg.MaterializeResult:
-        candidate = lake.read_json(spec.name, "candidate_model.json")
-        decision = champion_comparison(spec, lake, registry, candidate)
+    def champion_gate(
+        context: AssetExecutionContext, lake: LakeResource, registry: RegistryResource, mlflow: dg.ResourceParam[Any]
+    ) -> dg.MaterializeResult:
+        evaluation = read_stage(context, lake, spec, "evaluation_report")
+        candidate = lake.read_json(*run_folder(spec, evaluation["candidate_run"]), "candidate_model.json")
+        decision = champion_comparison(spec, lake, registry, candidate, evaluation)
         record = {
             **decision.as_tags(),
             "gate.trigger": trigger(context),
@@ -68,13 +104,17 @@ def champion_gate_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "gate.decided_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         registry.tag_version(spec.registered_model, candidate["version"], record)
-        lake.write_json({"version": candidate["version"], "promote": decision.promote, **record}, spec.name, "champion_gate.json")
+        serve = refit(context, spec, lake, registry, candidate, record) if decision.promote and spec.refit_after_gate else candidate["version"]
+        write_stage(lake, spec, context.run.run_id, "champion_gate",
+                    {"version": candidate["version"], "serve_version": serve, "promote": decision.promote, **record})
         context.log.info(f"gate for v{candidate['version']}: {record['gate.decision']}: {decision.reason}")
         return dg.MaterializeResult(
             metadata={
                 "decision": dg.MetadataValue.text(record["gate.decision"]),
                 "reason": dg.MetadataValue.text(decision.reason),
                 "challenger_version": dg.MetadataValue.text(candidate["version"]),
+                "serve_version": dg.MetadataValue.text(serve),
+                "compared_rows": dg.MetadataValue.json(decision.rows or {"on": "the whole holdout (first model vs baseline)"}),
                 "challenger": dg.MetadataValue.float(decision.challenger),
                 "reference": dg.MetadataValue.float(decision.reference),
                 "reference_name": dg.MetadataValue.text(decision.reference_name),
@@ -110,17 +150,17 @@ def deployed_endpoint_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     def deployed_endpoint(
         context: AssetExecutionContext, lake: LakeResource, registry: RegistryResource, endpoint: EndpointResource
     ) -> dg.MaterializeResult:
-        gate = lake.read_json(spec.name, "champion_gate.json")
+        gate = read_stage(context, lake, spec, "champion_gate")
         # a first model has nothing to be compared with on traffic: it is promoted whatever the rollout
         staged = gate["promote"] and spec.rollout != "gate" and registry.champion(spec.registered_model) is not None
         if gate["promote"] and not staged:
-            registry.set_champion(spec.registered_model, gate["version"], by=trigger(context), reason=gate["gate.reason"])
+            registry.set_champion(spec.registered_model, gate["serve_version"], by=trigger(context), reason=gate["gate.reason"])
         champion = registry.champion(spec.registered_model)
         if champion is None:
-            raise dg.Failure(f"{spec.name} has no champion: the first model was refused ({gate['gate.reason']})")
+            raise dg.Failure(f"{spec.name} has no champion: the first model was {gate['gate.decision']} ({gate['gate.reason']})")
         served = endpoint.follow(spec.name, str(champion.version))
         if staged:
-            served += "; " + stage_challenger(context, spec, registry, endpoint, gate["version"])
+            served += "; " + stage_challenger(context, spec, registry, endpoint, gate["serve_version"])
         context.log.info(f"{spec.name}: champion v{champion.version}; server: {served}")
         return dg.MaterializeResult(
             metadata={

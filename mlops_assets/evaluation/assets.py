@@ -9,6 +9,7 @@ import pandas as pd
 
 from mlops_assets import keys
 from mlops_assets.evaluation.metrics import METRIC_NAMES
+from mlops_assets.handover import read_stage, read_training_set, run_folder, write_stage
 from mlops_assets.evaluation.report import build_report, render_markdown, write_report
 from mlops_assets.training.native_model import NativeModel
 from mlops_assets.specs.model import ModelSpec
@@ -23,8 +24,9 @@ GROUP = "evaluation"
 LATENCY_CALLS = 200
 
 
-def holdout_frame(lake: LakeResource, spec: ModelSpec) -> pd.DataFrame:
-    frame = lake.read_table(spec.name, "training_set", "part.parquet")
+def holdout_frame(lake: LakeResource, spec: ModelSpec, training_set_run: str) -> pd.DataFrame:
+    """The holdout rows of the training set one run built."""
+    frame = read_training_set(lake, spec, training_set_run)
     return frame[frame[SPLIT] == HOLDOUT].reset_index(drop=True)
 
 
@@ -48,9 +50,9 @@ def evaluation_report_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         description=f"{spec.name} challenger vs baseline on the holdout: metrics, calibration, slices, plots.",
     )
     def evaluation_report(context: AssetExecutionContext, lake: LakeResource, registry: RegistryResource) -> dg.MaterializeResult:
-        candidate = lake.read_json(spec.name, "candidate_model.json")
-        window = lake.read_json(spec.name, "training_set.json")["window"]
-        holdout = holdout_frame(lake, spec)
+        candidate = read_stage(context, lake, spec, "candidate_model")
+        window = lake.read_json(*run_folder(spec, candidate["training_set_run"]), "training_set.json")["window"]
+        holdout = holdout_frame(lake, spec, candidate["training_set_run"])
         registry.client()  # points mlflow at the profile's store before loading
         challenger = load_trained(candidate["model_uri"], flavor=candidate["flavor"], features=candidate["features"])
         baseline = load_trained(candidate["baseline_uri"], flavor=candidate["baseline_flavor"], features=candidate["features"])
@@ -73,10 +75,10 @@ def evaluation_report_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             for name in METRIC_NAMES:
                 client.log_metric(candidate["run_id"], f"holdout_{label}_{name}", metrics[name])
         client.log_metric(candidate["run_id"], "single_row_predict_ms", latency)
-        lake.write_json(
-            {"version": candidate["version"], "metrics": report.metrics, "slices": report.slices.to_dict("records"), "latency_ms": latency},
-            spec.name, "evaluation_report.json",
-        )
+        write_stage(lake, spec, context.run.run_id, "evaluation_report", {
+            "version": candidate["version"], "candidate_run": candidate["run_id_of_stage"], "metrics": report.metrics,
+            "slices": report.slices.to_dict("records"), "latency_ms": latency,
+        })  # fmt: skip
         challenger_metrics = report.metrics["challenger"]
         context.log.info(f"{spec.name} v{candidate['version']}: holdout {spec.metric}={challenger_metrics[spec.metric]:.4f}")
         return dg.MaterializeResult(

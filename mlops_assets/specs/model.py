@@ -41,7 +41,12 @@ class ModelSpec:
     The gate promotes a challenger that beats the champion (for a first model, the baseline)
     on the holdout by ``margin`` in ``metric`` (roc_auc, pr_auc, log_loss, brier or ece) and,
     against a champion, loses no more than ``max_slice_regression`` ROC-AUC on any value of
-    the ``slices`` columns. ``policy`` limits automatic retraining.
+    the ``slices`` columns. It compares only on rows neither model was trained on (after both
+    training windows) and waits, deciding nothing, while there are fewer than
+    ``gate_min_rows`` of them or fewer than ``gate_min_per_class`` of either outcome. With
+    ``refit_after_gate`` a challenger that passes is refit on all its rows, holdout days
+    included, with the same parameters, and that refit is what serves (registered as its own
+    version, tagged ``refit_of``). ``policy`` limits automatic retraining.
 
     `rollout` says how a challenger that passed the gate reaches traffic: "gate" makes it the
     champion at once; "shadow" has it score every request beside the champion, and "canary"
@@ -69,6 +74,9 @@ class ModelSpec:
     sticky_keys: tuple[str, ...] = ()
     slices: tuple[str, ...] = ()
     max_slice_regression: float = 0.05
+    gate_min_rows: int = 200
+    gate_min_per_class: int = 20
+    refit_after_gate: bool = True
     seed: int = 7
     policy: RetrainPolicy = RetrainPolicy()
     rollout: str = "gate"
@@ -106,6 +114,8 @@ class ModelSpec:
             raise ConfigurationError(f"{where}: optional_entity_keys {stray} must also be in entity_keys")
         if self.holdout_days < 1:
             raise ConfigurationError(f"{where}: holdout_days={self.holdout_days} must be at least 1 day")
+        if self.gate_min_rows < 1 or self.gate_min_per_class < 1:
+            raise ConfigurationError(f"{where}: gate_min_rows={self.gate_min_rows} and gate_min_per_class={self.gate_min_per_class} must be at least 1")
         if not 0 <= self.margin < 1:
             raise ConfigurationError(f"{where}: margin={self.margin} must be in [0, 1)")
         if self.rollout not in ROLLOUTS:

@@ -11,22 +11,28 @@ from datetime import timedelta
 
 @dataclass(frozen=True)
 class RetrainPolicy:
-    """Reasons to retrain (new labels, drift, a live drop) and limits on how often (cooldown, cap, breaker).
+    """Reasons to retrain (new labels, drift, a live drop, the calendar) and limits on how often.
 
-    Each retrain sensor looks for one reason: ``min_new_labels`` labelled events newer than the
-    champion's training data; a day's drift report with PSI at least ``psi_threshold`` on
-    ``drifted_features`` inputs; or the champion's live metric, over the latest
-    ``live_window_days`` days with outcomes and on at least ``min_live_labels`` of them, more
-    than ``max_live_drop`` below its holdout value.
+    Each retrain sensor looks for one reason: labelled events newer than the champion's
+    training data numbering at least ``min_new_label_share`` of the rows it was trained on
+    (and at least ``min_new_labels``, so a tiny first model does not retrain on every label);
+    a drift report that fired (see the drift fields); or the champion's live metric, over the
+    latest ``live_window_days`` days with outcomes and on at least ``min_live_labels`` of them,
+    more than ``max_live_drop`` below its holdout value. The weekly schedule is one more
+    reason, not an exception.
 
-    A reason becomes a run only if the limits allow it: none within ``cooldown`` of the last
-    automatic retrain, at most ``max_retrains_per_day`` in 24 hours, and none once
-    ``breaker_after_refusals`` challengers in a row were refused by the gate, until one is
-    promoted. The weekly schedule asks no permission; its runs count toward the cooldown and
-    the cap like the sensors' own.
+    A reason becomes a run only if the limits allow it: one retrain of a model at a time;
+    none unless labelled data newer than the last retrain's (promoted, refused or waiting)
+    has arrived, so the triggers of one window coalesce into one retrain and a refused
+    challenger is not trained again on the same data; none within ``cooldown`` of the last
+    automatic retrain; at most ``max_retrains_per_day`` in 24 hours; and once
+    ``breaker_after_refusals`` challengers in a row were refused by the gate, none until one
+    is promoted, except one trial each ``breaker_half_open_after`` after the last refusal
+    (the breaker half-opens instead of waiting for someone to act).
     """
 
-    min_new_labels: int = 500
+    min_new_labels: int = 200
+    min_new_label_share: float = 0.1
     psi_threshold: float = 0.25
     drifted_features: int = 2
     max_live_drop: float = 0.05
@@ -35,3 +41,4 @@ class RetrainPolicy:
     cooldown: timedelta = timedelta(hours=6)
     max_retrains_per_day: int = 4
     breaker_after_refusals: int = 3
+    breaker_half_open_after: timedelta = timedelta(days=7)

@@ -277,7 +277,7 @@ def model_bodies(pipeline: Pipeline, resources: Mapping[str, Any], spec: Any) ->
     """``ROWS`` real requests from the model's training set that pass the server's validation, and their features as the store serves them."""
     from mlops_assets.features.online import OnlineFeatureReader
 
-    frame = pd.read_parquet(pipeline.profile.lake_root / spec.name / "training_set" / "part.parquet")
+    frame = pipeline.training_set(spec.name)
     rows = request_rows(frame.sample(ROWS, random_state=3), FIELDS[spec.name])  # validated rows: every field present and in range
     features = json.loads(resources["registry"].champion(spec.registered_model).tags["features"])
     columns = OnlineFeatureReader(resources["feast"].store(), spec.feature_service).read(rows)

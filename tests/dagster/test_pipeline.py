@@ -23,7 +23,8 @@ BY_NAME = pytest.mark.parametrize("spec", MODELS, ids=[m.name for m in MODELS])
 
 
 def record(pipeline: Pipeline, name: str, model: str = "credit") -> dict:
-    return json.loads((pipeline.profile.lake_root / model / f"{name}.json").read_text())
+    """What a stage of the session's pipeline run handed to the next (mlops_assets.handover)."""
+    return json.loads((pipeline.profile.lake_root / model / "runs" / pipeline.result.run_id / f"{name}.json").read_text())
 
 
 def registry(pipeline: Pipeline):
@@ -78,6 +79,9 @@ def test_registered_version_carries_its_provenance(pipeline: Pipeline, spec):
     last_day = pipeline.landed[spec.source.name].last_day
     assert pd.Timestamp(tags["data_window.holdout_end"]).date() == last_day - pd.Timedelta(days=spec.source.labels.delay_days)
     assert pd.Timestamp(tags["data_window.train_start"]) < pd.Timestamp(tags["data_window.holdout_start"])
+    assert tags["trained_through"] == tags["data_window.train_end"]  # the challenger never saw its holdout
+    training_set = pipeline.training_set(spec.name)
+    assert int(tags["train_rows"]) == int((training_set["_split"] == "train").sum())
     profile = json.loads(mlflow.artifacts.load_text(tags["reference_profile"]))
     assert [f["name"] for f in profile["features"]] == candidate["features"]  # this model's drift reference, not the other's
     info = mlflow.models.get_model_info(candidate["model_uri"])
@@ -90,15 +94,20 @@ def test_registered_version_carries_its_provenance(pipeline: Pipeline, spec):
 
 
 @BY_NAME
-def test_champion_alias_points_at_the_gated_version(pipeline: Pipeline, spec):
+def test_champion_is_the_gated_version_refit_on_its_holdout_days_too(pipeline: Pipeline, spec):
     candidate = record(pipeline, "candidate_model", spec.name)
+    gate = record(pipeline, "champion_gate", spec.name)
     champion = registry(pipeline).champion(spec.name)
-    assert str(champion.version) == candidate["version"]
+    assert gate["version"] == candidate["version"] and str(champion.version) == gate["serve_version"] != candidate["version"]
+    assert champion.tags["refit_of"] == candidate["version"] and champion.tags["trained_through"] == champion.tags["data_window.holdout_end"]
+    training_set = pipeline.training_set(spec.name)
+    assert int(champion.tags["train_rows"]) == len(training_set)  # every row, the holdout's included
+    assert registry(pipeline).version(spec.name, candidate["version"]).tags["refit_as"] == gate["serve_version"]
     assert champion.tags["gate.decision"] == "promoted"
     assert champion.tags["gate.reference_name"] == "baseline"
     assert float(champion.tags["gate.challenger"]) > float(champion.tags["gate.reference"])
     history = registry(pipeline).history(spec.name)
-    assert history[-1]["version"] == candidate["version"] and history[-1]["by"] == "test"
+    assert history[-1]["version"] == gate["serve_version"] and history[-1]["by"] == "test"
 
 
 @pytest.mark.parametrize(("spec", "floor"), [(CREDIT_MODEL, 0.80), (ACCESS_MODEL, 0.75)], ids=["credit", "access"])
@@ -133,15 +142,19 @@ def test_model_assets_link_to_their_mlflow_run_and_registry_version(pipeline: Pi
     ui = pipeline.profile.mlflow_ui_url
     run = f"{ui}/#/experiments/{mlflow.get_run(candidate['run_id']).info.experiment_id}/runs/{candidate['run_id']}"
     version = f"{ui}/#/models/{spec.registered_model}/versions/{candidate['version']}"
-    for stage in ("candidate_model", "evaluation_report", "champion_gate", "deployed_endpoint"):  # the first model: the champion is it
+    for stage in ("candidate_model", "evaluation_report", "champion_gate"):
         metadata = pipeline.instance.get_latest_materialization_event(keys.model_key(spec.name, stage)).asset_materialization.metadata
         assert (metadata["mlflow_run"].url, metadata["registry_version"].url) == (run, version), stage
+    champion = registry(pipeline).champion(spec.name)  # the refit of the candidate
+    metadata = pipeline.instance.get_latest_materialization_event(keys.model_key(spec.name, "deployed_endpoint")).asset_materialization.metadata
+    assert metadata["registry_version"].url == f"{ui}/#/models/{spec.registered_model}/versions/{champion.version}"
+    assert metadata["mlflow_run"].url.endswith(f"/runs/{champion.run_id}")
 
 
 @BY_NAME
 def test_live_server_answers_with_the_champion(pipeline: Pipeline, server, spec):
     champion = str(registry(pipeline).champion(spec.name).version)
-    holdout = pd.read_parquet(pipeline.profile.lake_root / spec.name / "training_set" / "part.parquet").query("_split == 'holdout'")
+    holdout = pipeline.training_set(spec.name).query("_split == 'holdout'")
     fields = served_fields(server, spec)
     assert set(fields) >= set(spec.entity_keys)
     row = request_from(valid_rows(holdout, spec).iloc[0], fields)
@@ -154,11 +167,11 @@ def test_live_server_answers_with_the_champion(pipeline: Pipeline, server, spec)
 
 
 def test_an_unknown_required_entity_is_the_clients_error_and_an_unknown_optional_one_is_missing(pipeline: Pipeline, server):
-    frame = valid_rows(pd.read_parquet(pipeline.profile.lake_root / "credit" / "training_set" / "part.parquet"), CREDIT_MODEL)
+    frame = valid_rows(pipeline.training_set("credit"), CREDIT_MODEL)
     row = request_from(frame.iloc[0], served_fields(server, CREDIT_MODEL))
     unknown = httpx.post(f"{server.url}/models/credit/predict", json={**row, "zipcode": 1})
     assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "zipcode"
-    access = pd.read_parquet(pipeline.profile.lake_root / "access" / "training_set" / "part.parquet")
+    access = pipeline.training_set("access")
     new_resource = {**request_from(access.iloc[0], served_fields(server, ACCESS_MODEL)), "resource": 999_999_999}
     assert httpx.post(f"{server.url}/models/access/predict", json=new_resource).status_code == 200  # no history yet: features missing
 
@@ -168,12 +181,12 @@ def test_served_scores_equal_the_offline_model_on_the_same_rows(pipeline: Pipeli
     """No training/serving skew: online features + the on-demand view give the offline features' score."""
     from mlops_assets.training.model_io import load_trained
 
-    candidate = record(pipeline, "candidate_model", spec.name)
-    frame = pd.read_parquet(pipeline.profile.lake_root / spec.name / "training_set" / "part.parquet")
+    champion = registry(pipeline).champion(spec.name)  # what the server serves: the gated candidate, refit
+    frame = pipeline.training_set(spec.name)
     # the newest rows: their entities' stored features are the latest ones, which the online store serves
     rows = valid_rows(frame, spec).sort_values(spec.event_time).tail(200).sample(25, random_state=1)
     registry(pipeline).client()
-    model = load_trained(candidate["model_uri"], flavor=candidate["flavor"], features=candidate["features"])
+    model = load_trained(f"models:/{spec.name}/{champion.version}", flavor=champion.tags["flavor"], features=json.loads(champion.tags["features"]))
     offline = model.predict(rows)
     fields = served_fields(server, spec)
     online = [httpx.post(f"{server.url}/models/{spec.name}/predict", json=request_from(r, fields)).json()["score"] for _, r in rows.iterrows()]

@@ -7,6 +7,7 @@ A model of its own (``rollout_demo``, copies of the session champion) keeps the 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import replace
 
 import httpx
@@ -34,12 +35,14 @@ def labelled_requests(pipeline: Pipeline, n: int, skip: int) -> list[dict]:
 
 def stage(pipeline: Pipeline, defs, version: str) -> dict:
     """What the pipeline's deployment step does after the gate passed ``version``: start its shadow."""
+    run_id = str(uuid.uuid4())  # the gate's record goes where this run's deployment step reads it (mlops_assets.handover)
     resources_for(pipeline.profile)["lake"].write_json(
-        {"version": version, "promote": True, "gate.reason": "passed the offline gate (test)"}, NAME, "champion_gate.json"
+        {"version": version, "serve_version": version, "promote": True, "gate.decision": "promoted", "gate.reason": "passed the offline gate (test)"},
+        NAME, "runs", run_id, "champion_gate.json",
     )
     job = defs.resolve_implicit_global_asset_job_def()
     result = job.execute_in_process(
-        instance=pipeline.instance, asset_selection=[keys.model_key(NAME, "deployed_endpoint")], tags={TRIGGER_TAG: "test-rollout"}
+        instance=pipeline.instance, asset_selection=[keys.model_key(NAME, "deployed_endpoint")], tags={TRIGGER_TAG: "test-rollout"}, run_id=run_id
     )
     assert result.success
     [event] = result.get_asset_materialization_events()

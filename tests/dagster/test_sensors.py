@@ -17,11 +17,17 @@ from resources.lake import LakeResource
 from sensors.drift import drift_sensor
 from sensors.new_labels import new_labels_sensor
 from sensors.performance import performance_sensor
+from sensors.reasons import new_labels_needed
 from mlops_assets.specs.policy import RetrainPolicy
 from sensors.arrival import arrival_sensor
 from tests.conftest import Pipeline
 
 POLICY = RetrainPolicy(min_new_labels=50, drifted_features=2, min_live_labels=100, cooldown=pd.Timedelta(hours=6).to_pytimedelta())
+
+
+def under_test_policy(spec=CREDIT_MODEL):
+    """The spec with this module's policy: sensors read their thresholds from the spec."""
+    return replace(spec, policy=POLICY)
 
 
 def tick(sensor: dg.SensorDefinition, pipeline: Pipeline, lake: LakeResource, cursor: str | None = None):
@@ -72,14 +78,17 @@ def labelled_events(pipeline: Pipeline, lake: LakeResource, newer: int, spec=CRE
 @pytest.mark.parametrize("spec", [CREDIT_MODEL, ACCESS_MODEL], ids=["credit", "access"])
 def test_new_labels_fires_at_the_threshold_and_once_per_batch(pipeline: Pipeline, tmp_path, spec):
     lake = scratch_lake(tmp_path)
-    sensor = new_labels_sensor(spec, POLICY)
-    labelled_events(pipeline, lake, newer=49, spec=spec)
+    sensor = new_labels_sensor(under_test_policy(spec))
+    trained_on = int(resources_for(pipeline.profile)["registry"].champion(spec.name).tags["train_rows"])
+    needed = new_labels_needed(POLICY, trained_on)  # relative to what the champion learnt from
+    assert needed > POLICY.min_new_labels
+    labelled_events(pipeline, lake, newer=needed - 1, spec=spec)
     below, cursor = tick(sensor, pipeline, lake)
-    assert not below.run_requests and "49 labelled events" in below.skip_message
-    labelled_events(pipeline, lake, newer=60, spec=spec)
+    assert not below.run_requests and f"{needed - 1} labelled events" in below.skip_message and f"need {needed}" in below.skip_message
+    labelled_events(pipeline, lake, newer=needed, spec=spec)
     fired, cursor = tick(sensor, pipeline, lake, cursor)
     assert len(fired.run_requests) == 1
-    assert fired.run_requests[0].tags["mlops/trigger"].startswith(f"{spec.name}_new_labels_sensor: 60 new labelled events")
+    assert fired.run_requests[0].tags["mlops/trigger"].startswith(f"{spec.name}_new_labels_sensor: {needed} new labelled events")
     assert fired.run_requests[0].tags[AUTOMATIC_TAG] == "true"
     repeat, _ = tick(sensor, pipeline, lake, cursor)
     assert not repeat.run_requests and "already handled" in repeat.skip_message
@@ -94,7 +103,7 @@ def drift_reports(pipeline: Pipeline, lake: LakeResource, psis: dict[str, list[f
 
 def test_drift_fires_on_k_drifted_features_only(pipeline: Pipeline, tmp_path):
     lake = scratch_lake(tmp_path)
-    sensor = drift_sensor(CREDIT_MODEL, POLICY)
+    sensor = drift_sensor(under_test_policy())
     drift_reports(pipeline, lake, {"2021-09-01": [0.5, 0.01, 0.02]})
     one, cursor = tick(sensor, pipeline, lake)
     assert not one.run_requests and "1 feature(s)" in one.skip_message
@@ -117,7 +126,7 @@ def live_rows(pipeline: Pipeline, lake: LakeResource, *, informative: bool) -> N
 def test_performance_fires_when_live_auc_falls_below_the_bound(pipeline: Pipeline, tmp_path, informative, fires):
     lake = scratch_lake(tmp_path)
     live_rows(pipeline, lake, informative=informative)
-    result, _ = tick(performance_sensor(CREDIT_MODEL, POLICY), pipeline, lake)
+    result, _ = tick(performance_sensor(under_test_policy()), pipeline, lake)
     assert bool(result.run_requests) == fires
     if fires:
         assert "worse than v" in result.run_requests[0].tags["mlops/trigger"]
@@ -125,16 +134,17 @@ def test_performance_fires_when_live_auc_falls_below_the_bound(pipeline: Pipelin
         assert "within" in result.skip_message
 
 
-def test_cooldown_holds_every_trigger_after_an_automatic_retrain(pipeline: Pipeline, tmp_path):
+@pytest.mark.parametrize("status, rule", [(dg.DagsterRunStatus.STARTED, "already running"), (dg.DagsterRunStatus.SUCCESS, "cooldown")])
+def test_a_running_or_recent_automatic_retrain_holds_every_trigger(pipeline: Pipeline, tmp_path, status, rule):
     lake = scratch_lake(tmp_path)
     drift_reports(pipeline, lake, {"2021-09-03": [0.9, 0.9]})
     live_rows(pipeline, lake, informative=False)
     job = pipeline.defs.resolve_job_def(CREDIT_MODEL.retrain_job)
-    run = pipeline.instance.create_run_for_job(job_def=job, tags={AUTOMATIC_TAG: "true"})
+    run = pipeline.instance.create_run_for_job(job_def=job, tags={AUTOMATIC_TAG: "true"}, status=status)
     try:
-        for sensor in (drift_sensor(CREDIT_MODEL, POLICY), performance_sensor(CREDIT_MODEL, POLICY)):
+        for sensor in (drift_sensor(under_test_policy()), performance_sensor(under_test_policy())):
             result, _ = tick(sensor, pipeline, lake)
-            assert not result.run_requests and "cooldown" in result.skip_message
+            assert not result.run_requests and rule in result.skip_message
     finally:
         pipeline.instance.delete_run(run.run_id)
 
@@ -157,7 +167,7 @@ def test_circuit_breaker_pauses_retraining_after_refusals(pipeline: Pipeline, tm
     lake = scratch_lake(tmp_path)
     drift_reports(pipeline, lake, {})
     lake.write_json({"day": "2021-09-04", "champion": "1", "rows": 80, "features": [{"feature": "a", "psi": 1.0}, {"feature": "b", "psi": 1.0}]}, name, "drift_report", "date=2021-09-04.json")
-    result, _ = tick(drift_sensor(spec, POLICY), pipeline, lake)
+    result, _ = tick(drift_sensor(replace(spec, policy=POLICY)), pipeline, lake)
     assert not result.run_requests and "circuit breaker open" in result.skip_message and "v2, v3, v4" in result.skip_message
 
 
@@ -175,3 +185,31 @@ def test_raw_arrival_starts_from_what_dagster_already_ingested(pipeline: Pipelin
     first, _ = tick(arrival_sensor(APPLICATIONS, "applications_ingest"), pipeline, lake)
     [request] = first.run_requests
     assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) == (new_day, new_day)
+
+
+def test_triggers_of_one_window_coalesce_no_retrain_without_newer_labelled_data(pipeline: Pipeline, tmp_path):
+    """A drift alarm on data the champion's retrain already had starts nothing: one window, at most one retrain."""
+    lake = scratch_lake(tmp_path)
+    labelled_events(pipeline, lake, newer=0)  # labelled data ends where the champion's training set ended
+    drift_reports(pipeline, lake, {"2021-09-06": [0.9, 0.9]})
+    result, _ = tick(drift_sensor(under_test_policy()), pipeline, lake)
+    assert not result.run_requests and "no labelled data newer than the last retrain" in result.skip_message
+
+
+def test_weekly_schedule_asks_the_policy(pipeline: Pipeline, tmp_path):
+    from sensors.schedule import weekly_retrain_schedule
+
+    lake = scratch_lake(tmp_path)
+    schedule = weekly_retrain_schedule(under_test_policy())
+    resources = {"lake": lake, "registry": resources_for(pipeline.profile)["registry"]}
+
+    def evaluate():
+        context = dg.build_schedule_context(instance=pipeline.instance, resources=resources, scheduled_execution_time=pd.Timestamp("2021-09-06 03:00", tz="UTC"))
+        return schedule.evaluate_tick(context)
+
+    labelled_events(pipeline, lake, newer=1)
+    [request] = evaluate().run_requests
+    assert request.tags[AUTOMATIC_TAG] == "true" and request.tags["mlops/trigger"].startswith("credit_weekly_retrain schedule")
+    labelled_events(pipeline, lake, newer=0)
+    held = evaluate()
+    assert not held.run_requests and "no labelled data newer" in held.skip_message

@@ -56,7 +56,7 @@ def labelled(pipeline: Pipeline) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def training_set(pipeline: Pipeline) -> pd.DataFrame:
-    return pd.read_parquet(pipeline.profile.lake_root / ACCESS_MODEL.name / "training_set" / "part.parquet")
+    return pipeline.training_set(ACCESS_MODEL.name)
 
 
 def test_every_training_feature_is_the_history_known_before_its_event(training_set: pd.DataFrame, labelled: pd.DataFrame):

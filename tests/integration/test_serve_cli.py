@@ -36,9 +36,9 @@ def test_mlops_serve_answers_like_the_in_process_scorer_within_its_limits_and_st
         path.unlink()
     env = {**os.environ, "MLOPS_HOME": str(pipeline.profile.home), "MLOPS_ADMIN_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
     log = tmp_path / "serve.log"
-    frame = pd.read_parquet(pipeline.profile.lake_root / "credit" / "training_set" / "part.parquet").sample(20, random_state=5)
+    frame = pipeline.training_set("credit").sample(20, random_state=5)
     rows = request_rows(frame)
-    access = request_rows(pd.read_parquet(pipeline.profile.lake_root / "access" / "training_set" / "part.parquet").head(5), ACCESS_FIELDS)
+    access = request_rows(pipeline.training_set("access").head(5), ACCESS_FIELDS)
     try:
         with open(log, "wb") as out:
             command = [sys.executable, "-m", "mlops_assets.cli", "serve", "--port", "0", "--max-batch-rows", "20", "--max-body-bytes", "20000"]

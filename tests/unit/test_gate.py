@@ -33,3 +33,57 @@ def test_slice_regression_blocks_an_overall_win():
 
 def test_slice_within_bound_does_not_block():
     assert decide(challenger=0.95, reference=0.90, slice_deltas={"a": -0.04}, max_slice_regression=0.05, **COMMON).promote
+
+
+def test_waiting_is_neither_a_promotion_nor_a_refusal():
+    from mlops_assets.deployment.gate import wait
+
+    d = wait(reason="too few rows", metric="roc_auc", reference_name="champion v1", margin=0.002, rows={"count": "3"})
+    assert not d.promote and d.as_tags()["gate.decision"] == "waiting" and d.as_tags()["gate.rows.count"] == "3"
+
+
+def _rows(days, positives_every=3):
+    import pandas as pd
+
+    times = pd.Series(pd.date_range("2021-09-01", periods=days * 24, freq="h", tz="UTC"))
+    labels = pd.Series([int(i % positives_every == 0) for i in range(len(times))])
+    return times, labels
+
+
+def test_comparison_rows_are_after_both_training_windows():
+    import pandas as pd
+
+    from mlops_assets.deployment.gate import comparison_rows
+
+    times, labels = _rows(10)
+    champion_through = pd.Timestamp("2021-09-06 23:00", tz="UTC")  # a refit champion saw the first 6 days
+    fair = comparison_rows(times, labels, challenger_through=pd.Timestamp("2021-09-03", tz="UTC"),
+                           champion_through=pd.Timestamp("2021-09-02", tz="UTC"), min_rows=10, min_per_class=2)
+    assert fair.wait is None and fair.rows == int((times > pd.Timestamp("2021-09-03", tz="UTC")).sum())
+    later = comparison_rows(times, labels, challenger_through=pd.Timestamp("2021-09-07 12:00", tz="UTC"),
+                            champion_through=champion_through, min_rows=10, min_per_class=2)
+    assert later.wait is None and times[later.mask].min() > pd.Timestamp("2021-09-07 12:00", tz="UTC")
+
+
+def test_the_gate_waits_when_the_challenger_saw_nothing_newer_than_the_champion():
+    """The leakage the demo showed: a longer holdout reaching into the champion's training days."""
+    import pandas as pd
+
+    from mlops_assets.deployment.gate import comparison_rows
+
+    times, labels = _rows(14)
+    fair = comparison_rows(times, labels, challenger_through=pd.Timestamp("2021-09-01", tz="UTC"),
+                           champion_through=pd.Timestamp("2021-09-10", tz="UTC"), min_rows=10, min_per_class=2)
+    assert fair.wait and "no newer than the champion" in fair.wait and fair.rows == 0
+
+
+@pytest.mark.parametrize("min_rows, min_per_class, waits", [(24, 2, False), (25, 2, True), (24, 9, True)])
+def test_the_gate_waits_for_enough_rows_of_each_outcome(min_rows, min_per_class, waits):
+    import pandas as pd
+
+    from mlops_assets.deployment.gate import comparison_rows
+
+    times, labels = _rows(3)  # 24 rows after the cut, 8 of them positive
+    fair = comparison_rows(times, labels, challenger_through=pd.Timestamp("2021-09-02 23:00", tz="UTC"),
+                           champion_through=pd.Timestamp("2021-09-01", tz="UTC"), min_rows=min_rows, min_per_class=min_per_class)
+    assert fair.rows == 24 and bool(fair.wait) is waits
