@@ -138,6 +138,7 @@ def test_lineage_shows_both_domains_after_a_run_launched_over_graphql(dev: Dagst
         try:
             page = browser.new_page(viewport={"width": 2000, "height": 2000})  # the whole graph, fitted, fits
             page.set_default_timeout(PAGE_TIMEOUT_MS)
+            expect.set_options(timeout=PAGE_TIMEOUT_MS)  # expect has its own default, 5 s: the graph took longer on a loaded machine
             page.goto(lineage_url(dev))
             expect(page.get_by_text("training_set", exact=True)).to_have_count(len(MODELS))  # the graph is laid out
             labels = page.locator('[class*="minimalName"]').all_inner_texts()
