@@ -96,7 +96,17 @@ def first_chapter(args: argparse.Namespace, profile: Profile) -> dict:
 
 
 def lake_record(profile: Profile, model: str, name: str) -> dict:
-    return json.loads((profile.lake_root / model / f"{name}.json").read_text())
+    """What the latest materialization of ``<model>/<name>`` handed to the next stage."""
+    from mlops_assets.handover import latest_record
+    from mlops_assets.instance import ensure_instance
+    from resources import resources_for
+
+    return latest_record(ensure_instance(profile), resources_for(profile)["lake"], model, name)
+
+
+def refit_note(gate: dict) -> str:
+    """How a gate record names what serves: the refit of a passed challenger."""
+    return f" (refit on all its rows as v{gate['serve_version']})" if gate["serve_version"] != gate["version"] else ""
 
 
 def show_requests(profile: Profile, url: str, models: list[ModelSpec], fields: dict[str, list[str]]) -> None:
@@ -160,7 +170,7 @@ def second_chapter(profile: Profile, url: str, tables: dict, fields: dict[str, l
                     say(f"  {outcome.sensor}: {outcome.message} → retrain run {'ok' if outcome.success else 'FAILED'}")
         for spec in models:
             gate = lake_record(profile, spec.name, "champion_gate")
-            say(f"  {spec.name}: last gate v{gate['version']} {gate['gate.decision']}")
+            say(f"  {spec.name}: last gate v{gate['version']} {gate['gate.decision']}{refit_note(gate)}: {gate['gate.reason']}")
         say(f"  during the sensors' runs: {sum(traffic.statuses.values())} requests, {traffic.failed} failed, versions {dict(traffic.versions)}")
         windows.append(landed)
         if len(windows) > 1:  # outcomes trail by days: the previous week's are in now
@@ -194,7 +204,7 @@ def run_demo(args: argparse.Namespace, profile: Profile) -> None:
     evaluations = {m.name: lake_record(profile, m.name, "evaluation_report") for m in models}
     for spec in models:
         gate = lake_record(profile, spec.name, "champion_gate")
-        say(f"  {spec.name}: gate v{gate['version']} {gate['gate.decision']}: {gate['gate.reason']}")
+        say(f"  {spec.name}: gate v{gate['version']} {gate['gate.decision']}{refit_note(gate)}: {gate['gate.reason']}")
     say(f"3/6 starting `mlops serve` on 127.0.0.1:{args.port} for {', '.join(m.name for m in models)}")
     server = start_server(profile, args.port, models)
     url = f"http://127.0.0.1:{args.port}"

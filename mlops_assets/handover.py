@@ -29,14 +29,24 @@ def write_stage(lake: LakeResource, spec: ModelSpec, run_id: str, stage: str, re
     return lake.write_json({**record, "run_id_of_stage": run_id}, *run_folder(spec, run_id), f"{stage}.json")
 
 
+def latest_run(instance: dg.DagsterInstance, lake: LakeResource, model: str, stage: str) -> str:
+    """The run of the latest materialization of ``<model>/<stage>`` that left its record."""
+    event = instance.get_latest_materialization_event(keys.model_key(model, stage))
+    if event is None or not lake.path(model, "runs", event.run_id, f"{stage}.json").exists():
+        raise dg.Failure(f"{model}/{stage} has no materialization to read: materialize it first (the {model}_retrain job runs every stage)")
+    return event.run_id
+
+
+def latest_record(instance: dg.DagsterInstance, lake: LakeResource, model: str, stage: str) -> dict[str, Any]:
+    """What the latest materialization of ``<model>/<stage>`` handed over (for the CLI and the demo)."""
+    return lake.read_json(model, "runs", latest_run(instance, lake, model, stage), f"{stage}.json")
+
+
 def upstream_run(context: dg.AssetExecutionContext, lake: LakeResource, spec: ModelSpec, stage: str) -> str:
     """The run whose ``stage`` output this step reads: this run's if it produced one, else the latest materialization's."""
     if lake.path(*run_folder(spec, context.run.run_id), f"{stage}.json").exists():
         return context.run.run_id
-    event = context.instance.get_latest_materialization_event(keys.model_key(spec.name, stage))
-    if event is None or not lake.path(*run_folder(spec, event.run_id), f"{stage}.json").exists():
-        raise dg.Failure(f"{spec.name}/{stage} has no materialization to read: materialize it first (the {spec.retrain_job} job runs every stage)")
-    return event.run_id
+    return latest_run(context.instance, lake, spec.name, stage)
 
 
 def read_stage(context: dg.AssetExecutionContext, lake: LakeResource, spec: ModelSpec, stage: str) -> dict[str, Any]:

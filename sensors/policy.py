@@ -13,7 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pandas as pd
+
 from mlops_assets.specs.policy import RetrainPolicy
+from mlops_assets.training.split import holdout_start
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,8 @@ class RetrainHistory:
     """What the policy needs to know about the past, read from the instance and the registry.
 
     ``trained_through`` is the newest event time any earlier retrain's training set held,
-    whatever the gate made of it; ``running`` counts this model's retrain runs not yet finished.
+    whatever the gate made of it; ``champion_through`` the newest the serving model was fitted
+    on; ``running`` counts this model's retrain runs not yet finished.
     """
 
     retrain_starts: Sequence[datetime]
@@ -29,6 +33,7 @@ class RetrainHistory:
     last_refused_at: datetime | None = None
     running: int = 0
     trained_through: datetime | None = None
+    champion_through: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,13 @@ class Verdict:
     why: str
 
 
-def allow_retrain(policy: RetrainPolicy, history: RetrainHistory, now: datetime, *, data_through: datetime | None = None) -> Verdict:
+def allow_retrain(
+    policy: RetrainPolicy, history: RetrainHistory, now: datetime, *, data_through: datetime | None = None, holdout_days: int | None = None
+) -> Verdict:
     """May an automatic retrain start now? The answer says which rule held it back.
 
-    ``data_through`` is the newest event time of the labelled data a retrain would read.
+    ``data_through`` is the newest event time of the labelled data a retrain would read, and
+    ``holdout_days`` the model's holdout: a challenger learns only what lies before it.
     """
     if history.running:
         return Verdict(False, f"a retrain of this model is already running ({history.running} queued or in progress)")
@@ -50,6 +58,16 @@ def allow_retrain(policy: RetrainPolicy, history: RetrainHistory, now: datetime,
             f"no labelled data newer than the last retrain's (through {history.trained_through:%Y-%m-%d %H:%M}): "
             "the same data would give the same challenger",
         )
+    if data_through is not None and holdout_days and history.champion_through is not None:
+        learns_until = holdout_start(pd.Timestamp(data_through), holdout_days)
+        if learns_until <= pd.Timestamp(history.champion_through):
+            ready = pd.Timestamp(history.champion_through).normalize() + pd.Timedelta(days=holdout_days)
+            return Verdict(
+                False,
+                f"a challenger trained now would learn only events before {learns_until:%Y-%m-%d} (its holdout is the last "
+                f"{holdout_days} days), nothing newer than the champion's data (through {history.champion_through:%Y-%m-%d}): "
+                f"the gate could not compare them on rows neither saw; worth it once labelled events reach {ready:%Y-%m-%d}",
+            )
     refused = list(history.refused_in_a_row)
     half_open = ""
     if len(refused) >= policy.breaker_after_refusals:

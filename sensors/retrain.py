@@ -11,6 +11,7 @@ import polars as pl
 
 from mlops_assets.provenance import AUTOMATIC_TAG, automatic_tags
 from mlops_assets.specs.model import ModelSpec
+from mlops_assets.training.assets import trained_through
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
 from sensors.policy import RetrainHistory, Verdict, allow_retrain
@@ -47,8 +48,15 @@ def retrain_history(instance: dg.DagsterInstance, spec: ModelSpec, registry: Reg
         if decision == "refused":
             refused.insert(0, str(version.version))
             last_refused_at = last_refused_at or _decided_at(version)
-    return RetrainHistory(retrain_starts=starts, refused_in_a_row=refused, last_refused_at=last_refused_at,
-                          running=running, trained_through=max(windows).to_pydatetime() if windows else None)
+    champion = registry.champion(spec.registered_model)
+    return RetrainHistory(retrain_starts=starts, refused_in_a_row=refused, last_refused_at=last_refused_at, running=running,
+                          trained_through=max(windows).to_pydatetime() if windows else None,
+                          champion_through=_through(champion))
+
+
+def _through(version) -> datetime | None:
+    through = None if version is None else trained_through(version.tags)
+    return None if through is None else through.to_pydatetime()
 
 
 def _decided_at(version) -> datetime:
@@ -73,7 +81,7 @@ def labelled_through(lake: LakeResource, spec: ModelSpec) -> datetime | None:
 def policy_verdict(instance: dg.DagsterInstance, spec: ModelSpec, lake: LakeResource, registry: RegistryResource) -> Verdict:
     """The policy's answer for an automatic retrain of ``spec`` now, on the labelled data the lake holds."""
     history = retrain_history(instance, spec, registry)
-    return allow_retrain(spec.policy, history, datetime.now(timezone.utc), data_through=labelled_through(lake, spec))
+    return allow_retrain(spec.policy, history, datetime.now(timezone.utc), data_through=labelled_through(lake, spec), holdout_days=spec.holdout_days)
 
 
 def retrain_request(

@@ -14,7 +14,7 @@ from mlops_assets.handover import read_stage, read_training_set, run_folder, wri
 from mlops_assets.evaluation.metrics import classification_metrics, higher_is_better, slice_metrics
 from mlops_assets.provenance import trigger
 from mlops_assets.specs.model import ModelSpec
-from mlops_assets.training.assets import TRAINED_THROUGH_TAG, fit_and_register
+from mlops_assets.training.assets import fit_and_register, trained_through
 from mlops_assets.training.model_io import FEATURES_TAG, FLAVOR_TAG, load_trained
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
@@ -26,11 +26,6 @@ GROUP = "deployment"
 def _slice_scores(frame: pd.DataFrame, spec: ModelSpec, score: str) -> dict[str, float]:
     table = slice_metrics(frame, label=spec.label, score=score, slices=[s for s in spec.slices if s in frame.columns])
     return {f"{row.slice}={row.value}": float(row.roc_auc) for row in table.itertuples() if pd.notna(row.roc_auc)}
-
-
-def _through(tags: dict[str, str]) -> pd.Timestamp:
-    """The newest event time a version was fitted on; for versions older than that tag, its whole window (the safe side)."""
-    return pd.Timestamp(tags.get(TRAINED_THROUGH_TAG) or tags["data_window.holdout_end"])
 
 
 def champion_comparison(spec: ModelSpec, lake: LakeResource, registry: RegistryResource, candidate: dict, evaluation: dict) -> GateDecision:
@@ -47,8 +42,8 @@ def champion_comparison(spec: ModelSpec, lake: LakeResource, registry: RegistryR
     holdout = holdout_frame(lake, spec, candidate["training_set_run"])
     fair = comparison_rows(
         holdout[spec.event_time], holdout[spec.label],
-        challenger_through=_through(registry.version(spec.registered_model, candidate["version"]).tags),
-        champion_through=_through(champion.tags), min_rows=spec.gate_min_rows, min_per_class=spec.gate_min_per_class,
+        challenger_through=trained_through(registry.version(spec.registered_model, candidate["version"]).tags),
+        champion_through=trained_through(champion.tags), min_rows=spec.gate_min_rows, min_per_class=spec.gate_min_per_class,
     )
     rows = holdout[fair.mask]
     used = {"count": str(len(rows)), "after": str(fair.after), "ids_sha": rows_fingerprint(rows[spec.id_column]) if len(rows) else ""}

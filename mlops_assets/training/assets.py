@@ -26,6 +26,13 @@ GROUP = "training"
 TRAINED_THROUGH_TAG = "trained_through"
 
 
+def trained_through(tags: dict[str, str]) -> pd.Timestamp | None:
+    """The newest event time a registry version was fitted on; for versions older than that tag, its whole window
+    (the safe side); None for a version registered outside the pipeline, with neither tag."""
+    value = tags.get(TRAINED_THROUGH_TAG) or tags.get("data_window.holdout_end")
+    return None if value is None else pd.Timestamp(value)
+
+
 def mlflow_module() -> Any:
     """The mlflow module, imported when a step needs it (it takes seconds to import)."""
     import mlflow

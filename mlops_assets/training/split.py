@@ -26,6 +26,11 @@ class TimeWindow:
         return {name: value.isoformat() for name, value in vars(self).items()}
 
 
+def holdout_start(last: pd.Timestamp, holdout_days: int) -> pd.Timestamp:
+    """Where the holdout of a training set whose newest event is ``last`` begins: midnight, ``holdout_days - 1`` days before its day."""
+    return last.normalize() - pd.Timedelta(days=holdout_days - 1)
+
+
 def time_split(frame: pd.DataFrame, *, time_column: str, holdout_days: int, min_rows: int = 1) -> tuple[pd.DataFrame, TimeWindow]:
     """Mark rows `train` or `holdout`: the holdout starts `holdout_days` before the last day.
 
@@ -35,8 +40,7 @@ def time_split(frame: pd.DataFrame, *, time_column: str, holdout_days: int, min_
     if frame.empty:
         raise DataError("time_split: no rows to split; land and validate data first (mlops replay)")
     times = pd.to_datetime(frame[time_column], utc=True)
-    last_day = times.max().normalize()
-    cutoff = last_day - pd.Timedelta(days=holdout_days - 1)
+    cutoff = holdout_start(times.max(), holdout_days)
     is_holdout = times >= cutoff
     n_hold, n_train = int(is_holdout.sum()), int((~is_holdout).sum())
     if n_train < min_rows or n_hold < min_rows:

@@ -71,7 +71,8 @@ def labelled_events(pipeline: Pipeline, lake: LakeResource, newer: int, spec=CRE
     table = spec.events.path[-1]
     events = pd.read_parquet(pipeline.profile.lake_root / table / "part.parquet")
     since = pd.Timestamp(resources_for(pipeline.profile)["registry"].champion(spec.name).tags["data_window.holdout_end"])
-    extra = events.tail(newer).assign(**{spec.event_time: since + pd.Timedelta(hours=1)})
+    # later than the champion's data by its holdout, so a challenger would learn something newer (the policy's rule)
+    extra = events.tail(newer).assign(**{spec.event_time: since + pd.Timedelta(days=spec.holdout_days, hours=1)})
     lake.write_table(pd.concat([events, extra]), table, "part.parquet")
 
 

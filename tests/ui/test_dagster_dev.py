@@ -94,20 +94,22 @@ def lineage_url(dev: DagsterDev) -> str:
     return f"{dev.url}/asset-groups?expanded={urllib.parse.quote(expanded, safe='')}"
 
 
-def land_next_day_with_outcomes(pipeline: Pipeline, tables) -> str:
-    """A new day of applications plus the outcomes of the week before it, as the replay would write them."""
-    from domains.credit import APPLICATIONS
+def land_next_days_with_outcomes(pipeline: Pipeline, tables) -> str:
+    """New days of applications with their outcomes, as the replay would write them: enough that a challenger
+    learns something newer than the refit champion (its holdout is the last ``holdout_days`` days)."""
+    from domains.credit import APPLICATIONS, CREDIT_MODEL
     from mlops_assets.simulate import ReplayTables, write_landing
 
     last = pipeline.landed["applications"].last_day
-    # the data ends on the last landed day; shift the week before it forward by 7 days to make a new one
-    week = tables.events[(tables.events.event_timestamp.dt.date > last - pd.Timedelta(days=7))].copy()
-    week["event_timestamp"] += pd.Timedelta(days=7)
-    week["created_timestamp"] += pd.Timedelta(days=7)
-    week["loan_id"] += 5_000_000
-    shifted = ReplayTables(events=pd.concat([tables.events, week], ignore_index=True), reference=tables.reference)
-    write_landing(APPLICATIONS, shifted, pipeline.profile.landing_root, start=last, days=8)
-    return (last + pd.Timedelta(days=7)).isoformat()
+    shift = CREDIT_MODEL.holdout_days + 1
+    # the data ends on the last landed day; shift the days before it forward to make new ones
+    days = tables.events[(tables.events.event_timestamp.dt.date > last - pd.Timedelta(days=shift))].copy()
+    days["event_timestamp"] += pd.Timedelta(days=shift)
+    days["created_timestamp"] += pd.Timedelta(days=shift)
+    days["loan_id"] += 5_000_000
+    shifted = ReplayTables(events=pd.concat([tables.events, days], ignore_index=True), reference=tables.reference)
+    write_landing(APPLICATIONS, shifted, pipeline.profile.landing_root, start=last, days=shift + 1)
+    return (last + pd.Timedelta(days=shift)).isoformat()
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +168,7 @@ def test_the_daemons_sensors_ingest_new_files_and_retrain(dev: DagsterDev, pipel
     uri = pipeline.profile.mlflow_tracking_uri
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # the registry URI is process-global otherwise
     before = {str(v.version) for v in client.search_model_versions("name='credit'")}
-    new_day = land_next_day_with_outcomes(pipeline, credit_tables)
+    new_day = land_next_days_with_outcomes(pipeline, credit_tables)
     started = time.monotonic()
     new_versions: set[str] = set()
     ingested = False

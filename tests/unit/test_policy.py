@@ -61,3 +61,12 @@ def test_no_retrain_on_data_the_last_retrain_already_had():
     assert not same.allowed and "no labelled data newer" in same.why
     assert allow_retrain(POLICY, history(trained_through=through), NOW, data_through=through + timedelta(hours=1)).allowed
     assert allow_retrain(POLICY, history(), NOW, data_through=through).allowed  # nothing trained yet
+
+
+def test_no_retrain_the_gate_could_not_compare_with_the_champion():
+    """A refit champion saw its holdout days: a challenger must learn something newer, or the gate would only wait."""
+    champion_through = datetime(2026, 1, 1, 18, 0, tzinfo=timezone.utc)
+    early = RetrainHistory(retrain_starts=[], refused_in_a_row=[], champion_through=champion_through)
+    held = allow_retrain(POLICY, early, NOW, data_through=datetime(2026, 1, 14, 9, 0, tzinfo=timezone.utc), holdout_days=14)
+    assert not held.allowed and "the gate could not compare" in held.why and "2026-01-15" in held.why
+    assert allow_retrain(POLICY, early, NOW, data_through=datetime(2026, 1, 15, 9, 0, tzinfo=timezone.utc), holdout_days=14).allowed
