@@ -10,7 +10,6 @@ background traffic counts every answer.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import shutil

@@ -45,7 +45,6 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 import orjson
-import pandas as pd
 import pytest
 
 from tests.benchmarks.http_client import KeepAliveClient

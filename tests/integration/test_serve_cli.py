@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pandas as pd
 import pytest
 
 from domains.access_requests import ACCESS_MODEL
