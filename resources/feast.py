@@ -62,6 +62,9 @@ def load_repo(repo: Path) -> RepoObjects:
     return found
 
 
+_DECLARED_PATHS: dict[int, str] = {}  # id of a FileSource of the imported repo -> its path as the user wrote it
+
+
 class FeastResource(dg.ConfigurableResource):
     """Renders feature_store.yaml for the profile, applies the repo and hands out the store."""
 
@@ -99,8 +102,12 @@ class FeastResource(dg.ConfigurableResource):
 
         objects = load_repo(Path(self.repo_path))
         for source in [*objects.data_sources, *(fv.batch_source for fv in objects.feature_views)]:
-            if isinstance(source, FileSource) and not Path(source.path).is_absolute():
-                source.file_options.uri = str(Path(self.lake_root) / source.path)
+            if isinstance(source, FileSource):
+                # the modules stay imported: remember the path as declared, or a second profile in this
+                # process (a test, a notebook) would read the first one's lake (measured: a test order did)
+                declared = _DECLARED_PATHS.setdefault(id(source), source.path)
+                if not Path(declared).is_absolute():
+                    source.file_options.uri = str(Path(self.lake_root) / declared)
         return objects
 
     def apply(self) -> dict[str, list[str]]:
