@@ -12,15 +12,16 @@ from collections.abc import Sequence
 import dagster as dg
 
 from mlops_assets import keys
+from mlops_assets.conditions import automation_sensor
 from mlops_assets.errors import ConfigurationError
 from mlops_assets.features.assets import feature_views_asset, online_features
 from mlops_assets.model_factory import build_model_assets, mlflow_hooks
+from mlops_assets.monitoring.staleness import online_feature_age_check, training_data_age_key
 from mlops_assets.partitions import daily_partitions
 from mlops_assets.profile import Profile, load_profile
 from mlops_assets.source_factory import build_source_assets, feast_inputs
 from mlops_assets.spec_checks import check_against_feature_repo, sources_of
 from mlops_assets.specs.model import ModelSpec
-from mlops_assets.specs.source import SourceSpec
 from resources import resources_for
 from sensors.mlflow_runs import mlflow_run_closers
 
@@ -43,11 +44,18 @@ def project_models(profile: Profile) -> tuple[ModelSpec, ...]:
     return models
 
 
-def shared_definitions(profile: Profile, sources: Sequence[SourceSpec]) -> dg.Definitions:
-    """What every source and model share: Feast apply and materialize, the pipeline job, resources."""
+def shared_definitions(profile: Profile, models: Sequence[ModelSpec]) -> dg.Definitions:
+    """What every source and model share: Feast apply and materialize (with the age of what the online
+    store serves), the pipeline job, the sensor that evaluates the automation conditions, resources."""
+    sources = sources_of(models)
+    featured = [source for source in sources if source.feature_tables]
+    online_age = [online_feature_age_check(featured)] if featured else []
+    # staleness is measured from the first ingest or retrain on: the replay building a home keeps its
+    # own set of checks (tests/dagster/test_pipeline.py holds it)
+    staleness = dg.AssetSelection.checks(*online_age, *(training_data_age_key(model) for model in models))
     pipeline = dg.define_asset_job(
         PIPELINE_JOB,
-        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("monitoring", "rollout"),
+        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("monitoring", "rollout") - staleness,
         hooks=mlflow_hooks(),
         description="The whole graph for a range of days: ingest, validate, features, train, gate, deploy; every domain.",
     )
@@ -55,8 +63,9 @@ def shared_definitions(profile: Profile, sources: Sequence[SourceSpec]) -> dg.De
     owners = sorted({owner for source in sources for owner in source.owners})  # every source's team reads these
     return dg.Definitions(
         assets=dg.map_asset_specs(lambda spec: spec.replace_attributes(owners=owners), shared),
+        asset_checks=online_age,
         jobs=[pipeline],
-        sensors=mlflow_run_closers(),
+        sensors=[*mlflow_run_closers(), automation_sensor()],
         resources=resources_for(profile),
         executor=dg.in_process_executor,
     )
@@ -86,7 +95,7 @@ def build_definitions(models: Sequence[ModelSpec] | None = None, *, profile: Pro
     check_against_feature_repo(models, profile.feature_repo)
     partitions = daily_partitions(min(source.first_day for source in sources))
     return dg.Definitions.merge(
-        shared_definitions(profile, sources),
+        shared_definitions(profile, models),
         *(build_source_assets(source, partitions) for source in sources),
         *(build_model_assets(model, partitions) for model in models),
     )

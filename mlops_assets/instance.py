@@ -8,10 +8,23 @@ import dagster as dg
 
 from mlops_assets.profile import Profile
 
+# Retrain runs carry it with the model's name (model_factory); the run queue starts one per value at a time.
+RETRAIN_QUEUE_TAG = "mlops/retrain"
+RUN_QUEUE = [
+    "concurrency:",  # Dagster 1.13's place for run-queue limits (`run_queue:` is the older spelling of the same)
+    "  runs:",
+    "    tag_concurrency_limits:",
+    f'      - key: "{RETRAIN_QUEUE_TAG}"',
+    "        value:",
+    "          applyLimitPerUniqueValue: true",
+    "        limit: 1",
+]
+
 
 def instance_config(profile: Profile) -> str:
-    """dagster.yaml: telemetry and the first-visit modal off; Postgres storage in production."""
-    lines = ["telemetry:", "  enabled: false", "nux:", "  enabled: false"]
+    """dagster.yaml: telemetry and the first-visit modal off; one retrain per model at a time
+    (runs the daemon, a schedule or the UI submit wait in the queue); Postgres storage in production."""
+    lines = ["telemetry:", "  enabled: false", "nux:", "  enabled: false", *RUN_QUEUE]
     if profile.dagster_pg_url:
         # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3, whose server-side binding breaks
         # dagster-postgres's `NOTIFY run_events, %(id)s` (measured); name the psycopg2 driver.

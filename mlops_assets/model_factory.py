@@ -11,8 +11,10 @@ from mlops_assets import keys
 from mlops_assets.deployment.assets import champion_gate_asset, deployed_endpoint_asset
 from mlops_assets.deployment.rollout_asset import rollout_decision_asset
 from mlops_assets.evaluation.assets import evaluation_report_asset
+from mlops_assets.instance import RETRAIN_QUEUE_TAG
 from mlops_assets.monitoring.assets import drift_report_asset, live_performance_asset
 from mlops_assets.monitoring.prediction_log import prediction_log_asset
+from mlops_assets.monitoring.staleness import training_data_age_check
 from mlops_assets.partitions import daily_partitions
 from mlops_assets.provenance import automatic_tags
 from mlops_assets.specs.model import ModelSpec
@@ -48,11 +50,14 @@ def build_model_assets(spec: ModelSpec, partitions: dg.PartitionsDefinition | No
     """Training set → candidate → evaluation → gate → endpoint → prediction log → monitoring → rollout decision,
     with their jobs, sensors and schedules.
 
-    Jobs: `<name>_retrain` (labelled events, feature tables, then training to deployment),
-    `<name>_prediction_log` and `<name>_rollout`. Sensors `<name>_new_labels_sensor`,
-    `<name>_drift_sensor` and `<name>_performance_sensor`, and the schedule
-    `<name>_weekly_retrain` (Mondays 03:00 UTC), launch the retrain job under the spec's
-    policy; `<name>_rollout_check` (daily 06:00 UTC) decides a running shadow or canary.
+    Jobs: `<name>_retrain` (labelled events, feature tables, then training to deployment;
+    its runs carry the run-queue tag `mlops/retrain=<name>`, so the instance starts one at
+    a time per model), `<name>_prediction_log` and `<name>_rollout`. Sensors
+    `<name>_new_labels_sensor`, `<name>_drift_sensor` and `<name>_performance_sensor`, and
+    the schedule `<name>_weekly_retrain` (Mondays 03:00 UTC), launch the retrain job under
+    the spec's policy; `<name>_rollout_check` (daily 06:00 UTC) decides a running shadow or
+    canary. The endpoint's check `<name>_training_data_age` runs with the retrain and with
+    each ingest.
 
     ``partitions`` is the daily calendar of the Definitions (default: its source's); the
     source's own assets come from ``build_source_assets`` (``build_definitions`` adds them).
@@ -69,11 +74,13 @@ def build_model_assets(spec: ModelSpec, partitions: dg.PartitionsDefinition | No
         live_performance_asset(spec),
         rollout_decision_asset(spec),
     ]
+    age = training_data_age_check(spec)
     tables = [table.key for table in spec.source.feature_tables]
     retrain = dg.define_asset_job(
         spec.retrain_job,
         selection=dg.AssetSelection.assets(spec.events, *tables, *(keys.model_key(spec.name, s) for s in DELIVERY_STAGES)),
         hooks=mlflow_hooks(),
+        tags={RETRAIN_QUEUE_TAG: spec.name},
         description=f"Refresh labelled events{' and their feature tables' if tables else ''}, train, evaluate, gate and deploy {spec.name}.",
     )
     collect_log = dg.define_asset_job(
@@ -96,4 +103,4 @@ def build_model_assets(spec: ModelSpec, partitions: dg.PartitionsDefinition | No
         automatic_schedule(f"{spec.name}_rollout_check", spec.rollout_job, "0 6 * * *",
                            f"Every day 06:00 UTC: decide the running {spec.name} shadow/canary on the outcomes known by then."),
     ]  # fmt: skip
-    return dg.Definitions(assets=assets, jobs=[retrain, collect_log, rollout], sensors=sensors, schedules=schedules)
+    return dg.Definitions(assets=assets, asset_checks=[age], jobs=[retrain, collect_log, rollout], sensors=sensors, schedules=schedules)

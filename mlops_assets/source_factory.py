@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from mlops_assets import keys
+from mlops_assets.conditions import follows
 from mlops_assets.features.tables import feature_table_asset
 from mlops_assets.partitions import daily_partitions
 from mlops_assets.provenance import automatic_tags
@@ -20,6 +21,7 @@ from mlops_assets.validated.events import labelled_asset
 from sensors.arrival import arrival_sensor
 
 MONITORING = "monitoring"
+DEPLOYMENT = "deployment"
 
 
 def ingest_job_name(source: SourceSpec) -> str:
@@ -38,7 +40,10 @@ def build_source_assets(source: SourceSpec, partitions: dg.PartitionsDefinition 
     The job `<source>_ingest` refreshes the source's assets (raw to feature tables, and the
     Feast views when it has feature tables) and the monitoring of every model on it;
     `<source>_arrival_sensor` launches it for the days whose landing files are new or changed,
-    and `<source>_nightly_ingest` at 02:00 UTC for the day before.
+    and `<source>_nightly_ingest` at 02:00 UTC for the day before. It also runs the checks on
+    the endpoints of those models (how old their training data is: new days make it older).
+    Feature tables follow the labelled events on their own (declarative automation) when
+    those are refreshed outside this job.
 
     ``partitions`` is the daily calendar shared by every source of one Definitions (default:
     one starting at ``source.first_day``).
@@ -49,13 +54,15 @@ def build_source_assets(source: SourceSpec, partitions: dg.PartitionsDefinition 
         validated_asset(source, partitions),
         raw_labels_asset(source, partitions),
         labelled_asset(source),
-        *(feature_table_asset(source, table) for table in source.feature_tables),
+        *dg.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=follows()),
+                            [feature_table_asset(source, table) for table in source.feature_tables]),
     ]
     if source.reference_tables:
         assets.append(reference_asset(source))
     own = dg.AssetSelection.assets(*(key for asset in assets for key in asset.keys if key != source.key("reference")))
-    monitoring = dg.AssetSelection.tag("mlops/source", source.name) & dg.AssetSelection.groups(MONITORING)  # of the models on this source
-    selection = own | monitoring
+    on_source = dg.AssetSelection.tag("mlops/source", source.name)  # its assets and those of the models on it
+    deployment = on_source & dg.AssetSelection.groups(DEPLOYMENT)
+    selection = own | (on_source & dg.AssetSelection.groups(MONITORING)) | (deployment - deployment.without_checks())  # checks, not endpoints
     if source.feature_tables:  # outcomes change the entity features: the online store follows
         selection |= dg.AssetSelection.assets(keys.FEATURE_VIEWS, keys.ONLINE_FEATURES)
     ingest = dg.define_asset_job(

@@ -12,6 +12,7 @@ import pandas as pd
 from dagster import AssetExecutionContext
 
 from mlops_assets import keys
+from mlops_assets.conditions import ONLINE_FRESHNESS
 from resources.feast import FeastResource
 from resources.lake import LakeResource
 
@@ -41,6 +42,7 @@ def feature_views_asset(deps: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
     deps=[keys.FEATURE_VIEWS],
     group_name=GROUP,
     kinds={"feast"},
+    freshness_policy=ONLINE_FRESHNESS,
     description="Latest entity features in the online store (`feast materialize`), checked against the offline rows.",
     check_specs=[dg.AssetCheckSpec(PARITY_CHECK, asset=keys.ONLINE_FEATURES, blocking=True,
                                    description="sampled online rows of every view equal the offline store's latest values")],

@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 
 from mlops_assets import keys
+from mlops_assets.conditions import stage_attributes
 from mlops_assets.errors import ConfigurationError
 from mlops_assets.specs.contract import check_name
 from mlops_assets.specs.policy import RetrainPolicy
@@ -55,6 +56,10 @@ class ModelSpec:
     promotes it or ends the experiment.
 
     ``owners`` go on every asset of the model; ``description`` is for the people reading the spec.
+
+    The check `<name>_training_data_age` on the endpoint warns when the newest day the champion
+    trained on is more than ``max_training_data_age_days`` older than the newest validated day
+    (at least 1, and at least the label delay: outcomes trail events by that much).
     """
 
     name: str
@@ -85,6 +90,7 @@ class ModelSpec:
     owners: tuple[str, ...] = ()
     description: str = ""
     params: dict[str, float | int | str] = field(default_factory=dict, hash=False)
+    max_training_data_age_days: int = 60
 
     def __post_init__(self) -> None:
         check_name("ModelSpec", self.name)
@@ -124,6 +130,12 @@ class ModelSpec:
             raise ConfigurationError(f"{where}: canary_percent={self.canary_percent} must be in (0, 50]: a canary is the smaller share")
         if self.rollout_min_outcomes < 1:
             raise ConfigurationError(f"{where}: rollout_min_outcomes={self.rollout_min_outcomes} must be at least 1")
+        if self.max_training_data_age_days < max(1, self.source.labels.delay_days):
+            raise ConfigurationError(
+                f"{where}: max_training_data_age_days={self.max_training_data_age_days} must be at least 1 and at least the label "
+                f"delay of source {self.source.name!r} ({self.source.labels.delay_days} days): a champion trained today is already "
+                "that old; raise it"
+            )
 
     @property
     def registered_model(self) -> str:
@@ -166,8 +178,10 @@ class ModelSpec:
         return {"mlops/model": self.name, "mlops/source": self.source.name}
 
     def asset_attributes(self, stage: str, group: str) -> dict[str, Any]:
-        """What every asset of this model carries (key, owners, tags, group), in one place so none lacks one."""
-        return {"key": keys.model_key(self.name, stage), "owners": list(self.owners), "tags": self.asset_tags, "group_name": group}
+        """What every asset of this model carries (key, owners, tags, group), in one place so none lacks one,
+        plus the stage's automation condition or freshness policy, if it has one (`mlops_assets.conditions`)."""
+        return {"key": keys.model_key(self.name, stage), "owners": list(self.owners), "tags": self.asset_tags, "group_name": group,
+                **stage_attributes(self, stage)}  # fmt: skip
 
     @property
     def required_entity_keys(self) -> tuple[str, ...]:
