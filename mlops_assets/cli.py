@@ -100,12 +100,16 @@ def cmd_rollback(args: argparse.Namespace, profile: Profile) -> None:
 
 def cmd_tick(args: argparse.Namespace, profile: Profile) -> None:
     """Evaluate every sensor once and run what they ask for, here (what the daemon does on a timer)."""
+    import dagster as dg
+
     from mlops_assets.automation import tick
     from mlops_assets.definitions import build_definitions
     from mlops_assets.instance import ensure_instance
 
     defs = build_definitions(profile=profile)
-    names = args.sensor or [s.name for s in defs.resolve_all_sensor_defs() if not s.name.startswith("mlflow_run_closer")]
+    # the run closers react to runs, not to data; declarative automation is evaluated by tick() itself
+    names = args.sensor or [s.name for s in defs.sensors
+                            if not s.name.startswith("mlflow_run_closer") and not isinstance(s, dg.AutomationConditionSensorDefinition)]
     for outcome in tick(defs, ensure_instance(profile), names):
         state = "" if outcome.run_id is None else f" → run {outcome.run_id[:8]} {'succeeded' if outcome.success else 'FAILED'}"
         say(f"{outcome.sensor}: {outcome.message}{state}")
