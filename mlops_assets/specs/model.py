@@ -42,6 +42,8 @@ class ModelSpec:
     on the holdout by ``margin`` in ``metric`` (roc_auc, pr_auc, log_loss, brier or ece) and,
     against a champion, loses no more than ``max_slice_regression`` ROC-AUC on any value of
     the ``slices`` columns. ``policy`` limits automatic retraining.
+    ``drift_exempt`` names features the drift test skips (calendar fields, values fixed for a
+    day) and lists as exempt in the drift report; they are feature names, not source columns.
 
     `rollout` says how a challenger that passed the gate reaches traffic: "gate" makes it the
     champion at once; "shadow" has it score every request beside the champion, and "canary"
@@ -71,6 +73,7 @@ class ModelSpec:
     max_slice_regression: float = 0.05
     seed: int = 7
     policy: RetrainPolicy = RetrainPolicy()
+    drift_exempt: tuple[str, ...] = ()
     rollout: str = "gate"
     canary_percent: float = 10.0
     rollout_min_outcomes: int = 200
@@ -100,6 +103,8 @@ class ModelSpec:
                     f"{where}: {what} {unknown} are not columns of source {self.source.name!r} ({', '.join(columns)}); "
                     f"add them to the source's contract or fix the names"
                 )
+        if not isinstance(self.drift_exempt, tuple) or not all(isinstance(n, str) for n in self.drift_exempt):
+            raise ConfigurationError(f"{where}: drift_exempt={self.drift_exempt!r} must be a tuple of feature names, e.g. ('day_of_week',)")
         if not self.entity_keys:
             raise ConfigurationError(f"{where}: entity_keys is empty; name the source columns features are looked up by")
         if stray := sorted(set(self.optional_entity_keys) - set(self.entity_keys)):

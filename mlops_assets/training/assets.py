@@ -110,7 +110,7 @@ def candidate_model_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             log.log_metrics({"train_rows": len(train), "features": len(features)})
             log.log_params({"recency_half_life_days": spec.recency_half_life_days, "holdout_days": spec.holdout_days})
             # drift is measured against this later, without reading the training data again
-            log.log_text(build_profile(train, features).to_json(), PROFILE_ARTIFACT)
+            log.log_text(build_profile(train, features, scores=model.predict(train)).to_json(), PROFILE_ARTIFACT)
             info = log_trained(model, name="model", example=train, registered_model=spec.registered_model)
             baseline_info = log_trained(baseline, name="baseline", example=train)
         version = str(info.registered_model_version)
