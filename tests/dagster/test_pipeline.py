@@ -27,6 +27,12 @@ def record(pipeline: Pipeline, name: str, model: str = "credit") -> dict:
     return json.loads((pipeline.profile.lake_root / model / "runs" / pipeline.result.run_id / f"{name}.json").read_text())
 
 
+def materialization(pipeline: Pipeline, key) -> dict:
+    """The metadata of ``key``'s materialization in the session's pipeline run (later tests retrain too)."""
+    [event] = [e for e in pipeline.result.get_asset_materialization_events() if e.asset_key == key]
+    return event.materialization.metadata
+
+
 def registry(pipeline: Pipeline):
     return resources_for(pipeline.profile)["registry"]
 
@@ -122,8 +128,7 @@ def test_report_metrics_are_sane_and_auc_clears_the_floor(pipeline: Pipeline, sp
 
 
 def test_report_is_attached_to_dagster_and_mlflow(pipeline: Pipeline):
-    event = pipeline.instance.get_latest_materialization_event(keys.model_key("credit", "evaluation_report"))
-    metadata = event.asset_materialization.metadata
+    metadata = materialization(pipeline, keys.model_key("credit", "evaluation_report"))
     assert "data:image/png;base64," in metadata["report"].value
     assert 0.8 <= metadata["roc_auc"].value <= 1.0
     plots = metadata["dagster/column_schema"].value.columns  # what the asset page shows without a click (decision 0007)
@@ -143,10 +148,10 @@ def test_model_assets_link_to_their_mlflow_run_and_registry_version(pipeline: Pi
     run = f"{ui}/#/experiments/{mlflow.get_run(candidate['run_id']).info.experiment_id}/runs/{candidate['run_id']}"
     version = f"{ui}/#/models/{spec.registered_model}/versions/{candidate['version']}"
     for stage in ("candidate_model", "evaluation_report", "champion_gate"):
-        metadata = pipeline.instance.get_latest_materialization_event(keys.model_key(spec.name, stage)).asset_materialization.metadata
+        metadata = materialization(pipeline, keys.model_key(spec.name, stage))
         assert (metadata["mlflow_run"].url, metadata["registry_version"].url) == (run, version), stage
-    champion = registry(pipeline).champion(spec.name)  # the refit of the candidate
-    metadata = pipeline.instance.get_latest_materialization_event(keys.model_key(spec.name, "deployed_endpoint")).asset_materialization.metadata
+    champion = registry(pipeline).version(spec.name, record(pipeline, "champion_gate", spec.name)["serve_version"])  # the refit
+    metadata = materialization(pipeline, keys.model_key(spec.name, "deployed_endpoint"))
     assert metadata["registry_version"].url == f"{ui}/#/models/{spec.registered_model}/versions/{champion.version}"
     assert metadata["mlflow_run"].url.endswith(f"/runs/{champion.run_id}")
 
