@@ -130,7 +130,7 @@ def test_drift_skips_reports_without_an_assessment(pipeline: Pipeline, tmp_path)
     lake = scratch_lake(tmp_path)
     old = {"day": "2021-09-01", "champion": str(champion(pipeline).version), "rows": 80, "features": [{"feature": "a", "psi": 1.0}, {"feature": "b", "psi": 1.0}]}
     lake.write_json(old, "credit", "drift_report", "date=2021-09-01.json")
-    result, cursor = tick(drift_sensor(CREDIT_MODEL, POLICY), pipeline, lake)
+    result, cursor = tick(drift_sensor(under_test_policy()), pipeline, lake)
     assert not result.run_requests and "without a windowed assessment" in result.skip_message and cursor == "2021-09-01"
 
 
