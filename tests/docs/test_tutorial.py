@@ -92,8 +92,13 @@ class Shell:
     def close(self) -> None:
         """End the session and anything it left running (a background job has its own process group)."""
         subprocess.run(["pkill", "-TERM", "-s", str(self._process.pid)], check=False)
-        self._process.wait(30)
-        self._log.close()
+        try:
+            self._process.wait(120)  # 30 s was too short once, on a machine loaded by other jobs
+        except subprocess.TimeoutExpired:
+            subprocess.run(["pkill", "-KILL", "-s", str(self._process.pid)], check=False)
+            self._process.wait(30)
+        finally:
+            self._log.close()
 
 
 @pytest.mark.integration
