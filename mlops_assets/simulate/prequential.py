@@ -120,7 +120,7 @@ class ReplayState:
         if split is None:
             return
         train, holdout, window = split
-        challenger = self.fits.fit(("train", self.index), train)
+        challenger = self.fits.fit(train)
         decision = champion_gate(self.spec, holdout, challenger, self.champion.fitted)
         version = self.registry.register(challenger, window_end=window.holdout_end, decision=decision.decision, at=self.now,
                                          metric=decision.challenger)  # fmt: skip
@@ -131,7 +131,7 @@ class ReplayState:
     def promote(self, version: Version, window: TimeWindow, metric: float) -> None:
         """The passed challenger serves, refit on all its rows when the spec says so (a version of its own)."""
         if self.spec.refit_after_gate:
-            refit = self.fits.fit(("all", self.index), self.known())
+            refit = self.fits.fit(self.known())
             version = self.registry.register(refit, window_end=window.holdout_end, decision=PROMOTED, at=self.now, metric=metric,
                                              refit_of=version.number)  # fmt: skip
         self.registry.champion = version
@@ -139,7 +139,7 @@ class ReplayState:
     def retrain_deployed(self) -> None:
         """A cron job's retrain: every known row, no holdout, no gate, deployed."""
         self.registry.retrain_starts.append(self.now)
-        fitted = self.fits.fit(("all", self.index), self.known())
+        fitted = self.fits.fit(self.known())
         version = self.registry.register(fitted, window_end=fitted.trained_through, decision=DEPLOYED, at=self.now, metric=math.nan)
         self.registry.champion = version
 
@@ -168,7 +168,7 @@ def first_model(stream: Stream, fits: Fits) -> FirstModel:
         split = state.split() if state.known_mask().sum() else None
         if split is not None:
             train, holdout, window = split
-            challenger = fits.fit(("train", state.index), train)
+            challenger = fits.fit(train)
             decision = first_gate(state.spec, holdout, challenger.model, fits.baseline(train))
             version = state.registry.register(challenger, window_end=window.holdout_end, decision=decision.decision, at=state.now,
                                               metric=decision.challenger)  # fmt: skip
@@ -206,10 +206,15 @@ class Outcome:
 
 def replay(stream: Stream, strategy: Strategy, fits: Fits, first: FirstModel) -> Outcome:
     """Run ``strategy`` over ``stream`` (already at its delay) from the day after the first model."""
-    started = time.perf_counter()
     state = ReplayState(stream, fits, first.registry())
     state.index, state.now = first.day, state.days[first.day] + ONE_DAY
-    first_versions = len(state.registry.versions)
+    return run(state, strategy)
+
+
+def run(state: ReplayState, strategy: Strategy) -> Outcome:
+    """The days after ``state``'s current one: score, learn the outcomes that arrived, let ``strategy`` decide."""
+    started = time.perf_counter()
+    stream, first_day, first_versions = state.stream, state.index, len(state.registry.versions)
     fired: Counter[str] = Counter()
     retrained_for: Counter[str] = Counter()
     held, serving = 0, []
@@ -228,13 +233,13 @@ def replay(stream: Stream, strategy: Strategy, fits: Fits, first: FirstModel) ->
             held += 1
             state.log.append(f"{state.now:%Y-%m-%d} held ({', '.join(decision.reasons)}): {decision.why}")
     decisions = Counter(v.decision for v in state.registry.versions[first_versions:] if v.refit_of is None)
-    after = slice(state.bounds[first.day + 1], len(stream.frame))
+    after = slice(state.bounds[first_day + 1], len(stream.frame))
     return Outcome(
         stream=stream.name,
         delay_days=stream.delay_days,
         strategy=strategy.name,
         metric=_metric(stream, state.labels[after], state.scores[after]),
-        daily_metric=_daily_metric(stream, state, first.day + 1),
+        daily_metric=_daily_metric(stream, state, first_day + 1),
         retrains=len(state.registry.retrain_starts),
         promotions=decisions[PROMOTED] + decisions[DEPLOYED],
         waits=decisions[WAITING],

@@ -2,7 +2,7 @@
 
 Every scenario draws the same kind of rows: six continuous inputs and ``day_of_week``, a
 calendar field fixed within each day; the outcome follows a nonlinear relation (a threshold
-interaction, a tail that only matters once inputs go there), so the spec's trainer beats the
+interaction, a risk that turns down where inputs rarely go until they drift there), so the spec's trainer beats the
 logistic baseline as it does on real data. What differs is what changes over time:
 
 - ``stationary``: nothing; a policy should hardly retrain;
@@ -55,12 +55,12 @@ SCENARIOS: dict[str, tuple[Draw, bool]] = {  # scenario -> (how it changes, whet
 
 
 def _logit(x: np.ndarray, weekend: np.ndarray, concept: int, season: float) -> np.ndarray:
-    """The outcome's log-odds: an interaction above a threshold, a tail past x0 = 1.5, a wave, a calendar effect."""
+    """The outcome's log-odds: an interaction above a threshold, a risk that turns down past x0 = 1.5, a wave, a calendar effect."""
     x0, x1, x2, x3, x4, x5 = x.T
     if concept == 0:
-        z = 1.0 * x0 - 0.8 * x1 + 1.5 * (x2 > 0.5) * x3 + 2.0 * np.maximum(x0 - 1.5, 0) + 0.8 * np.sin(2 * x4)
+        z = 1.0 * x0 - 0.8 * x1 + 1.5 * (x2 > 0.5) * x3 - 2.5 * np.maximum(x0 - 1.5, 0) + 0.8 * np.sin(2 * x4)
     else:  # the relation after a concept drift: x1 and x3 swap roles, the wave turns on x5
-        z = 1.0 * x0 + 0.8 * x1 - 1.5 * (x2 > 0.5) * x3 + 2.0 * np.maximum(x0 - 1.5, 0) + 0.8 * np.sin(2 * x5)
+        z = 1.0 * x0 + 0.8 * x1 - 1.5 * (x2 > 0.5) * x3 - 2.5 * np.maximum(x0 - 1.5, 0) + 0.8 * np.sin(2 * x5)
     return z - 1.2 + 0.6 * weekend + 1.0 * season + 0.8 * season * x1
 
 

@@ -80,16 +80,16 @@ class Registry:
 
 
 class Fits:
-    """The spec's trainer (and baseline) called as `fit_and_register` calls them, each fit memoised.
+    """The spec's trainer (and baseline) called as `fit_and_register` calls them, each fit memoised by its rows.
 
-    Within one stream at one delay, the rows known on a day are the same for every strategy,
-    so a key naming the day and the part (train split or all rows) names the rows: strategies
-    retraining on the same day share one fit instead of training it again.
+    Strategies replaying one stream see the same known rows on the same day, so a retrain
+    on rows another strategy already trained on reuses that model instead of training it
+    again (the trainer is deterministic: same rows, same spec, same model).
     """
 
     def __init__(self, spec: ModelSpec, features: tuple[str, ...]) -> None:
         self.spec, self.features = spec, list(features)
-        self._fits: dict[Any, Fitted] = {}
+        self._fits: dict[tuple[int, int], Fitted] = {}
         self.trained = 0
 
     def _common(self, rows: pd.DataFrame) -> dict[str, Any]:
@@ -97,8 +97,9 @@ class Fits:
         return {"features": self.features, "label": self.spec.label, "categorical": self.spec.categorical_features,
                 "seed": self.spec.seed, "weights": weights}  # fmt: skip
 
-    def fit(self, key: Any, rows: pd.DataFrame) -> Fitted:
-        """The spec's trainer with the spec's params on ``rows``, trained once per key."""
+    def fit(self, rows: pd.DataFrame) -> Fitted:
+        """The spec's trainer with the spec's params on ``rows``, trained once per set of rows."""
+        key = (len(rows), int(pd.util.hash_pandas_object(rows[self.spec.id_column], index=False).sum()))
         if key not in self._fits:
             model = self.spec.trainer(rows, params=self.spec.params, **self._common(rows))
             self.trained += 1
