@@ -1,4 +1,4 @@
-"""`drift_sensor`: the day's inputs drifted on k features against the champion's profile → retrain."""
+"""`drift_sensor`: the newest drift report of the champion fired (see `assess_drift`) → retrain."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 
 import dagster as dg
 
+from mlops_assets.monitoring.drift import DriftAssessment
 from mlops_assets.specs.model import ModelSpec
 from resources.lake import LakeResource
 from resources.mlflow import RegistryResource
@@ -13,10 +14,15 @@ from sensors.retrain import retrain_request, retrain_sensor
 
 
 def drift_sensor(spec: ModelSpec) -> dg.SensorDefinition:
+    """Acts on the verdict the `drift_report` asset stored: the report judged the window by the spec's policy."""
     name = f"{spec.name}_drift_sensor"
     policy = spec.policy
 
-    @retrain_sensor(spec, name, f"Retrains {spec.name} when PSI ≥ {policy.psi_threshold} on {policy.drifted_features}+ features of a day's inputs.")
+    @retrain_sensor(
+        spec, name,
+        f"Retrains {spec.name} when the drift report over the latest {policy.drift_window_days} days fired: PSI ≥ "
+        f"{policy.psi_threshold} and Holm-adjusted KS p < {policy.drift_p_value} on {policy.drifted_features}+ features.",
+    )  # fmt: skip
     def _sensor(context: dg.SensorEvaluationContext, lake: LakeResource, registry: RegistryResource):
         champion = registry.champion(spec.registered_model)
         if champion is None:
@@ -29,20 +35,18 @@ def drift_sensor(spec: ModelSpec) -> dg.SensorDefinition:
         newest = fresh[-1].stem.removeprefix("date=")
         for path in reversed(fresh):  # newest report of the current champion decides
             report = json.loads(path.read_text())
-            if report["champion"] == str(champion.version) and report["features"]:
+            if report["champion"] == str(champion.version) and "assessment" in report:
                 break
         else:
             context.update_cursor(newest)
-            return dg.SkipReason(f"the {len(fresh)} new report(s) are for other versions or empty days")
-        day = report["day"]
-        drifted = sorted((f["feature"] for f in report["features"] if f["psi"] >= policy.psi_threshold))
-        if len(drifted) < policy.drifted_features:
+            return dg.SkipReason(f"the {len(fresh)} new report(s) are for other versions, or older ones without a windowed assessment")
+        day, assessment = report["day"], DriftAssessment.from_dict(report["assessment"])
+        if not assessment.fired:
             context.update_cursor(newest)
-            return dg.SkipReason(f"{day}: {len(drifted)} feature(s) with PSI ≥ {policy.psi_threshold} ({', '.join(drifted) or 'none'}); need {policy.drifted_features}")
-        top = ", ".join(f"{f['feature']} {f['psi']:.2f}" for f in sorted(report["features"], key=lambda f: -f["psi"])[:3])
+            return dg.SkipReason(f"window to {day}: {assessment.reason}")
         return retrain_request(
             context, spec, registry, lake, sensor=name, run_key=f"drift:v{champion.version}:{day}",
-            reason=f"{len(drifted)} features drifted on {day} vs v{champion.version} (PSI {top})", cursor=newest,
+            reason=f"window {report['window'][0]} to {day} vs v{champion.version}: {assessment.reason}", cursor=newest,
         )
 
     return _sensor

@@ -1,8 +1,9 @@
-"""Monitoring stages of a model: daily drift against the champion's reference, and live performance."""
+"""Monitoring stages of a model: drift of each day's window against the champion's reference, and live performance."""
 
-from dataclasses import asdict
+import json
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import polars as pl
 from dagster import AssetExecutionContext
@@ -10,8 +11,10 @@ from dagster import AssetExecutionContext
 from mlops_assets import keys
 from mlops_assets.evaluation.metrics import classification_metrics
 from mlops_assets.features.retrieval import model_inputs
+from mlops_assets.monitoring.drift import ReferenceProfile, assess_drift, drift_frame, drift_png, prediction_summary
 from mlops_assets.partitions import single_run
 from mlops_assets.specs.model import ModelSpec
+from mlops_assets.training.model_io import FEATURES_TAG, FLAVOR_TAG, load_trained
 from mlops_assets.ui_metadata import markdown_image, plot_columns
 from resources.feast import FeastResource
 from resources.lake import LakeResource
@@ -21,8 +24,14 @@ GROUP = "monitoring"
 PROFILE_ARTIFACT = "reference_profile.json"
 
 
+def window_days(day: str, days: int) -> list[str]:
+    """The partition keys of the ``days`` days ending on ``day``, oldest first."""
+    end = pd.Timestamp(day)
+    return [(end - pd.Timedelta(days=back)).strftime("%Y-%m-%d") for back in range(days - 1, -1, -1)]
+
+
 def drift_report_asset(spec: ModelSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    psi_threshold = spec.policy.psi_threshold
+    policy = spec.policy
 
     @dg.asset(
         **spec.asset_attributes("drift_report", GROUP),
@@ -30,46 +39,56 @@ def drift_report_asset(spec: ModelSpec, partitions: dg.PartitionsDefinition) -> 
         partitions_def=partitions,
         backfill_policy=single_run,
         kinds={"feast", "mlflow", "numpy", "matplotlib"},
-        description=f"PSI and KS per {spec.name} input feature of the day's new rows vs the champion's training profile.",
+        description=(
+            f"Whether {spec.name}'s inputs and scores over the {policy.drift_window_days} days up to each day drifted from the "
+            "champion's training profile: PSI and a Holm-corrected KS test per feature, skipped features with why."
+        ),
     )
     def drift_report(context: AssetExecutionContext, lake: LakeResource, feast: FeastResource, registry: RegistryResource) -> dg.MaterializeResult:
+        """One window per partition; the days of every window are read, joined with Feast and scored once."""
         from mlflow.artifacts import load_text
-
-        from mlops_assets.monitoring.drift import ReferenceProfile, drift_frame, drift_png, drift_table
 
         champion = registry.champion(spec.registered_model)
         if champion is None:
             return dg.MaterializeResult(metadata={"status": dg.MetadataValue.text("no champion yet: nothing to compare with")})
         registry.client()
         profile = ReferenceProfile.from_json(load_text(champion.tags["reference_profile"]))
+        model = load_trained(f"models:/{spec.registered_model}/{champion.version}", flavor=champion.tags[FLAVOR_TAG],
+                             features=json.loads(champion.tags[FEATURES_TAG]))  # fmt: skip
         table = spec.inputs.path[-1]
-        rows = pd.concat([lake.read_partition(table, day).assign(_day=day) for day in context.partition_keys], ignore_index=True)
+        windows = {day: window_days(day, policy.drift_window_days) for day in context.partition_keys}
+        wanted = {d for days in windows.values() for d in days}
+        present = [d for d in lake.partitions(table) if d in wanted]
+        rows = pd.concat([lake.read_partition(table, d).assign(_day=d) for d in present], ignore_index=True) if present else pd.DataFrame()
         current = model_inputs(feast.store(), spec, rows, extra=["_day"]) if len(rows) else rows
-        latest = None
-        for day in context.partition_keys:
-            day_rows = current[current["_day"] == day] if len(current) else current
-            record = {"day": day, "champion": str(champion.version), "rows": len(day_rows), "psi_threshold": psi_threshold, "features": []}
-            if len(day_rows):
-                results = drift_table(profile, day_rows)
-                record["features"] = [asdict(r) for r in results]
-                latest = (day, results)
+        absent = [f for f in model.features if f not in current.columns] if len(current) else []
+        if absent:
+            raise dg.Failure(f"champion v{champion.version} reads {absent}, which {spec.feature_service} no longer serves: retrain or retire it")
+        scores = model.predict(current) if len(current) else np.array([])
+        for day, days in windows.items():
+            inside = current["_day"].isin(days).to_numpy() if len(current) else np.zeros(0, dtype=bool)
+            assessment = assess_drift(profile, current[inside], policy=policy, exempt=spec.drift_exempt, day_column="_day", scores=scores[inside])
+            record = {"day": day, "champion": str(champion.version), "window": [days[0], day], "assessment": assessment.to_dict()}
             lake.write_json(record, spec.name, "drift_report", f"date={day}.json")
-        if latest is None:
-            return dg.MaterializeResult(metadata={"rows": dg.MetadataValue.int(0), "champion": dg.MetadataValue.text(str(champion.version))})
-        day, results = latest
-        frame = drift_frame(results)
-        drifted = [r.feature for r in results if r.psi >= psi_threshold]
-        png = drift_png(results)
+        # the metadata shows the newest window: the one the drift sensor acts on
+        frame = drift_frame(assessment)
+        png = drift_png(assessment)
+        skipped = "".join(f"\n- {name}: {why}" for name, why in assessment.skipped)
         return dg.MaterializeResult(
             metadata={
-                "rows": dg.MetadataValue.int(len(current)),
+                "rows": dg.MetadataValue.int(assessment.rows),
                 "champion": dg.MetadataValue.text(str(champion.version)),
                 "latest_day": dg.MetadataValue.text(day),
-                "drifted_features": dg.MetadataValue.json(drifted),
-                "max_psi": dg.MetadataValue.float(float(frame["psi"].max())),
+                "window": dg.MetadataValue.text(f"{days[0]} to {day}"),
+                "fired": dg.MetadataValue.bool(assessment.fired),
+                "reason": dg.MetadataValue.text(assessment.reason),
+                "drifted_features": dg.MetadataValue.json([f.feature for f in assessment.features if f.drifted]),
+                "skipped": dg.MetadataValue.json(dict(assessment.skipped)),
+                "prediction_drift": dg.MetadataValue.text(prediction_summary(assessment)),
+                "max_psi": dg.MetadataValue.float(float(frame["psi"].max()) if len(frame) else 0.0),
                 "report": dg.MetadataValue.md(
-                    f"### Drift on {day} vs v{champion.version}\n\n{markdown_image('psi.png', png)}\n\n"
-                    + frame.to_markdown(index=False, floatfmt=".4f")
+                    f"### Drift over {days[0]} to {day} vs v{champion.version}\n\n{assessment.reason}\n\n{markdown_image('psi.png', png)}\n\n"
+                    + frame.to_markdown(index=False, floatfmt=".4g") + (f"\n\nNot tested:{skipped}" if skipped else "")
                 ),
                 **plot_columns({"psi.png": png}),  # shown on the asset page itself (docs/decisions/0007)
             }

@@ -47,6 +47,8 @@ class ModelSpec:
     ``refit_after_gate`` a challenger that passes is refit on all its rows, holdout days
     included, with the same parameters, and that refit is what serves (registered as its own
     version, tagged ``refit_of``). ``policy`` limits automatic retraining.
+    ``drift_exempt`` names features the drift test skips (calendar fields, values fixed for a
+    day) and lists as exempt in the drift report; they are feature names, not source columns.
 
     `rollout` says how a challenger that passed the gate reaches traffic: "gate" makes it the
     champion at once; "shadow" has it score every request beside the champion, and "canary"
@@ -79,6 +81,7 @@ class ModelSpec:
     refit_after_gate: bool = True
     seed: int = 7
     policy: RetrainPolicy = RetrainPolicy()
+    drift_exempt: tuple[str, ...] = ()
     rollout: str = "gate"
     canary_percent: float = 10.0
     rollout_min_outcomes: int = 200
@@ -108,6 +111,8 @@ class ModelSpec:
                     f"{where}: {what} {unknown} are not columns of source {self.source.name!r} ({', '.join(columns)}); "
                     f"add them to the source's contract or fix the names"
                 )
+        if not isinstance(self.drift_exempt, tuple) or not all(isinstance(n, str) for n in self.drift_exempt):
+            raise ConfigurationError(f"{where}: drift_exempt={self.drift_exempt!r} must be a tuple of feature names, e.g. ('day_of_week',)")
         if not self.entity_keys:
             raise ConfigurationError(f"{where}: entity_keys is empty; name the source columns features are looked up by")
         if stray := sorted(set(self.optional_entity_keys) - set(self.entity_keys)):

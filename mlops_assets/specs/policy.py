@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from mlops_assets.errors import ConfigurationError
+
 
 @dataclass(frozen=True)
 class RetrainPolicy:
@@ -29,6 +31,13 @@ class RetrainPolicy:
     ``breaker_after_refusals`` challengers in a row were refused by the gate, none until one
     is promoted, except one trial each ``breaker_half_open_after`` after the last refusal
     (the breaker half-opens instead of waiting for someone to act).
+
+    Drift is judged on a window of the latest ``drift_window_days`` days of inputs, never on
+    fewer than ``drift_min_rows`` rows: a feature drifted when its PSI is at least
+    ``psi_threshold`` and its KS p-value, Holm-corrected over the features tested, is below
+    ``drift_p_value`` (`mlops_assets.monitoring.drift.assess_drift`). The champion's score
+    distribution is tested the same way and counts as one of the ``drifted_features`` only
+    with ``drift_counts_prediction``: a calendar field the test skips moves the scores too.
     """
 
     min_new_labels: int = 200
@@ -42,3 +51,15 @@ class RetrainPolicy:
     max_retrains_per_day: int = 4
     breaker_after_refusals: int = 3
     breaker_half_open_after: timedelta = timedelta(days=7)
+    drift_window_days: int = 7
+    drift_min_rows: int = 500
+    drift_p_value: float = 0.01
+    drift_counts_prediction: bool = False
+
+    def __post_init__(self) -> None:
+        if self.drift_window_days < 1:
+            raise ConfigurationError(f"RetrainPolicy: drift_window_days={self.drift_window_days} must be at least 1 day")
+        if self.drift_min_rows < 1:
+            raise ConfigurationError(f"RetrainPolicy: drift_min_rows={self.drift_min_rows} must be at least 1 row")
+        if not 0 < self.drift_p_value < 1:
+            raise ConfigurationError(f"RetrainPolicy: drift_p_value={self.drift_p_value} must be in (0, 1), e.g. 0.01")

@@ -94,7 +94,7 @@ def fit_and_register(
         log.log_metrics({"train_rows": len(rows), "features": len(features)})
         log.log_params({"recency_half_life_days": spec.recency_half_life_days, "holdout_days": spec.holdout_days})
         # drift is measured against this later, without reading the training data again
-        log.log_text(build_profile(rows, features).to_json(), PROFILE_ARTIFACT)
+        log.log_text(build_profile(rows, features, scores=model.predict(rows)).to_json(), PROFILE_ARTIFACT)
         info = log_trained(model, name="model", example=rows, registered_model=spec.registered_model)
         record = {"flavor": model.flavor, "features": features}
         if baseline:

@@ -11,6 +11,7 @@ import pytest
 
 from domains.access_requests import ACCESS_MODEL
 from domains.credit import APPLICATIONS, CREDIT_MODEL
+from mlops_assets.monitoring.drift import assess_drift, build_profile
 from mlops_assets.provenance import AUTOMATIC_TAG
 from resources import resources_for
 from resources.lake import LakeResource
@@ -94,24 +95,42 @@ def test_new_labels_fires_at_the_threshold_and_once_per_batch(pipeline: Pipeline
     assert not repeat.run_requests and "already handled" in repeat.skip_message
 
 
-def drift_reports(pipeline: Pipeline, lake: LakeResource, psis: dict[str, list[float]]) -> None:
-    version = str(champion(pipeline).version)
-    for day, values in psis.items():
-        features = [{"feature": f"f{i}", "psi": v, "ks": 0.1} for i, v in enumerate(values)]
-        lake.write_json({"day": day, "champion": version, "rows": 80, "features": features}, "credit", "drift_report", f"date={day}.json")
+DRIFT_FEATURES = ["f0", "f1", "f2"]
+DRIFT_PROFILE = build_profile(pd.DataFrame(np.random.default_rng(0).normal(0, 1, (5_000, 3)), columns=DRIFT_FEATURES), DRIFT_FEATURES)
 
 
-def test_drift_fires_on_k_drifted_features_only(pipeline: Pipeline, tmp_path):
+def drift_reports(pipeline: Pipeline, lake: LakeResource, shifted: dict[str, int], *, model: str = "credit", version: str | None = None) -> None:
+    """Reports as `drift_report` writes them: `assess_drift` on 1,000 rows with that many of three features shifted by 1 sd."""
+    version = version or str(champion(pipeline).version)
+    for day, count in shifted.items():
+        window = pd.DataFrame(np.random.default_rng(1).normal(0, 1, (1_000, 3)), columns=DRIFT_FEATURES)
+        window.iloc[:, :count] += 1.0
+        record = {"day": day, "champion": version, "window": [day, day], "assessment": assess_drift(DRIFT_PROFILE, window, policy=POLICY).to_dict()}
+        lake.write_json(record, model, "drift_report", f"date={day}.json")
+
+
+def test_drift_fires_when_the_newest_report_fired(pipeline: Pipeline, tmp_path):
     lake = scratch_lake(tmp_path)
     sensor = drift_sensor(under_test_policy())
-    drift_reports(pipeline, lake, {"2021-09-01": [0.5, 0.01, 0.02]})
+    drift_reports(pipeline, lake, {"2021-09-01": 1})
     one, cursor = tick(sensor, pipeline, lake)
-    assert not one.run_requests and "1 feature(s)" in one.skip_message
-    drift_reports(pipeline, lake, {"2021-09-02": [0.5, 0.3, 0.02]})
+    assert not one.run_requests and "1 of 3 drifted" in one.skip_message and "2 needed" in one.skip_message
+    drift_reports(pipeline, lake, {"2021-09-02": 2})
     two, cursor = tick(sensor, pipeline, lake, cursor)
-    assert len(two.run_requests) == 1 and "2 features drifted on 2021-09-02" in two.run_requests[0].tags["mlops/trigger"]
+    assert len(two.run_requests) == 1
+    trigger = two.run_requests[0].tags["mlops/trigger"]
+    assert "2021-09-02 vs v" in trigger and "2 of 3 drifted over 1,000 rows" in trigger and "f0 (PSI" in trigger
     again, _ = tick(sensor, pipeline, lake, cursor)
     assert not again.run_requests
+
+
+def test_drift_skips_reports_without_an_assessment(pipeline: Pipeline, tmp_path):
+    """A lake from before windowed drift holds per-day reports with PSI only: they do not fire."""
+    lake = scratch_lake(tmp_path)
+    old = {"day": "2021-09-01", "champion": str(champion(pipeline).version), "rows": 80, "features": [{"feature": "a", "psi": 1.0}, {"feature": "b", "psi": 1.0}]}
+    lake.write_json(old, "credit", "drift_report", "date=2021-09-01.json")
+    result, cursor = tick(drift_sensor(under_test_policy()), pipeline, lake)
+    assert not result.run_requests and "without a windowed assessment" in result.skip_message and cursor == "2021-09-01"
 
 
 def live_rows(pipeline: Pipeline, lake: LakeResource, *, informative: bool) -> None:
@@ -137,7 +156,7 @@ def test_performance_fires_when_live_auc_falls_below_the_bound(pipeline: Pipelin
 @pytest.mark.parametrize("status, rule", [(dg.DagsterRunStatus.STARTED, "already running"), (dg.DagsterRunStatus.SUCCESS, "cooldown")])
 def test_a_running_or_recent_automatic_retrain_holds_every_trigger(pipeline: Pipeline, tmp_path, status, rule):
     lake = scratch_lake(tmp_path)
-    drift_reports(pipeline, lake, {"2021-09-03": [0.9, 0.9]})
+    drift_reports(pipeline, lake, {"2021-09-03": 3})
     live_rows(pipeline, lake, informative=False)
     job = pipeline.defs.resolve_job_def(CREDIT_MODEL.retrain_job)
     run = pipeline.instance.create_run_for_job(job_def=job, tags={AUTOMATIC_TAG: "true"}, status=status)
@@ -165,8 +184,7 @@ def test_circuit_breaker_pauses_retraining_after_refusals(pipeline: Pipeline, tm
     assert retrain_history(pipeline.instance, spec, registry).refused_in_a_row == ["2", "3", "4"]
     client.set_registered_model_alias(name, "champion", "1")
     lake = scratch_lake(tmp_path)
-    drift_reports(pipeline, lake, {})
-    lake.write_json({"day": "2021-09-04", "champion": "1", "rows": 80, "features": [{"feature": "a", "psi": 1.0}, {"feature": "b", "psi": 1.0}]}, name, "drift_report", "date=2021-09-04.json")
+    drift_reports(pipeline, lake, {"2021-09-04": 3}, model=name, version="1")
     result, _ = tick(drift_sensor(replace(spec, policy=POLICY)), pipeline, lake)
     assert not result.run_requests and "circuit breaker open" in result.skip_message and "v2, v3, v4" in result.skip_message
 
@@ -191,7 +209,7 @@ def test_triggers_of_one_window_coalesce_no_retrain_without_newer_labelled_data(
     """A drift alarm on data the champion's retrain already had starts nothing: one window, at most one retrain."""
     lake = scratch_lake(tmp_path)
     labelled_events(pipeline, lake, newer=0)  # labelled data ends where the champion's training set ended
-    drift_reports(pipeline, lake, {"2021-09-06": [0.9, 0.9]})
+    drift_reports(pipeline, lake, {"2021-09-06": 3})
     result, _ = tick(drift_sensor(under_test_policy()), pipeline, lake)
     assert not result.run_requests and "no labelled data newer than the last retrain" in result.skip_message
 

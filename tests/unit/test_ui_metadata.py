@@ -9,7 +9,7 @@ import struct
 import numpy as np
 
 from mlops_assets.evaluation.plots import calibration_png, pr_curve_png, roc_curve_png
-from mlops_assets.monitoring.drift import FeatureDrift, drift_png
+from mlops_assets.monitoring.drift import CONSTANT_WITHIN_DAY, EXEMPT, DriftAssessment, FeatureDrift, drift_png
 from mlops_assets.ui_metadata import COLUMN_SCHEMA, plot_columns
 from resources.mlflow import RegistryResource, run_url, version_url
 
@@ -41,7 +41,11 @@ def test_evaluation_plots_fit_the_description_box_whole() -> None:
 
 def test_a_drift_plot_of_up_to_23_features_fits_too() -> None:
     def height(features: int) -> int:
-        return png_size(drift_png([FeatureDrift(f"feature_{i}", 0.03 * i, 0.1, 0.0, 0.0, 100, "stable") for i in range(features)]))[1]
+        """Tested features, two skipped ones among them (a row each, no bar) and the prediction."""
+        tests = tuple(FeatureDrift(f"feature_{i}", 0.03 * i, 0.1, 0.5, 0.5, i % 2 == 0, 100, 0.0, 0.0) for i in range(features - 3))
+        skipped = (("weekday", CONSTANT_WITHIN_DAY), ("month", EXEMPT))
+        assessment = DriftAssessment(False, "", 100, tests, skipped, FeatureDrift("prediction", 0.1, 0.1, 0.5, 0.5, False, 100, 0.0, 0.0), 0.25, 0.01)
+        return png_size(drift_png(assessment))[1]
 
     assert all(height(n) < DESCRIPTION_BOX_PX - 16 for n in (1, 14, 20, 23))
     assert height(40) > DESCRIPTION_BOX_PX  # bars never shrink below 0.1 in: more features grow the picture
