@@ -28,12 +28,31 @@ def _slice_scores(frame: pd.DataFrame, spec: ModelSpec, score: str) -> dict[str,
     return {f"{row.slice}={row.value}": float(row.roc_auc) for row in table.itertuples() if pd.notna(row.roc_auc)}
 
 
+def gate_terms(spec: ModelSpec) -> dict[str, Any]:
+    """The spec's terms every gate decision is taken on: metric, margin, its direction, the slice tolerance."""
+    return {"metric": spec.metric, "margin": spec.margin, "higher_is_better": higher_is_better(spec.metric),
+            "max_slice_regression": spec.max_slice_regression}  # fmt: skip
+
+
+def compare_on_rows(spec: ModelSpec, rows: pd.DataFrame, champion: Any, challenger: Any, *, reference_name: str,
+                    used: dict[str, str] | None = None) -> GateDecision:  # fmt: skip
+    """Both models scored on ``rows`` (labelled rows neither was trained on): the metric, each slice, `decide`.
+
+    The continuous-training benchmark calls this too, so the replayed gate is this one.
+    """
+    scored = rows.assign(champion=champion.predict(rows), challenger=challenger.predict(rows))
+    score = {side: classification_metrics(scored[spec.label], scored[side])[spec.metric] for side in ("champion", "challenger")}
+    new, old = _slice_scores(scored, spec, "challenger"), _slice_scores(scored, spec, "champion")
+    deltas = {name: new[name] - old[name] for name in new.keys() & old.keys()}
+    return decide(challenger=score["challenger"], reference=score["champion"], reference_name=reference_name,
+                  slice_deltas=deltas, rows=used, **gate_terms(spec))
+
+
 def champion_comparison(spec: ModelSpec, lake: LakeResource, registry: RegistryResource, candidate: dict, evaluation: dict) -> GateDecision:
     """Challenger vs the serving champion on holdout rows neither was trained on; vs the baseline for a first model."""
     import json
 
-    common = {"metric": spec.metric, "margin": spec.margin, "higher_is_better": higher_is_better(spec.metric),
-              "max_slice_regression": spec.max_slice_regression}
+    common = gate_terms(spec)
     champion = registry.champion(spec.registered_model)
     if champion is None or str(champion.version) == str(candidate["version"]):
         metrics = evaluation["metrics"]  # both fitted on the same training rows, compared on the holdout after them
@@ -58,12 +77,7 @@ def champion_comparison(spec: ModelSpec, lake: LakeResource, registry: RegistryR
     registry.client()
     incumbent = load_trained(f"models:/{spec.registered_model}/{champion.version}", flavor=champion.tags[FLAVOR_TAG], features=features)
     challenger = load_trained(candidate["model_uri"], flavor=candidate["flavor"], features=candidate["features"])
-    scored = rows.assign(champion=incumbent.predict(rows), challenger=challenger.predict(rows))
-    score = {side: classification_metrics(scored[spec.label], scored[side])[spec.metric] for side in ("champion", "challenger")}
-    new, old = _slice_scores(scored, spec, "challenger"), _slice_scores(scored, spec, "champion")
-    deltas = {name: new[name] - old[name] for name in new.keys() & old.keys()}
-    return decide(challenger=score["challenger"], reference=score["champion"], reference_name=reference_name,
-                  slice_deltas=deltas, rows=used, **common)
+    return compare_on_rows(spec, rows, incumbent, challenger, reference_name=reference_name, used=used)
 
 
 def refit(context: AssetExecutionContext, spec: ModelSpec, lake: LakeResource, registry: RegistryResource, candidate: dict, gate_tags: dict) -> str:
