@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -95,6 +96,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def default_signals() -> None:
+    """``preexec_fn`` for a test's server process: SIGINT and SIGTERM at their defaults.
+
+    An in-process Dagster run maps SIGTERM onto SIGINT's handler in the pytest process, and
+    a pytest started in the background has SIGINT ignored; a child then inherits SIGTERM
+    ignored, so a server never stops, or (uvicorn) stops but does not exit by the signal.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 TOKEN = "test-admin-token"

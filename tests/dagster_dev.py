@@ -13,16 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import free_port
+from tests.conftest import default_signals, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT_S = 60
-
-
-def _default_signals() -> None:
-    """dagster maps SIGTERM onto SIGINT's handler; a child that inherits SIGINT ignored never stops."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ def dagster_dev(env: Mapping[str, str], log: Path) -> Iterator[DagsterDev]:
     with open(log, "w") as out:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("dagster")), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT, env=dict(env), start_new_session=True, preexec_fn=_default_signals, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=dict(env), start_new_session=True, preexec_fn=default_signals, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
         yield DagsterDev(process, port, log)

@@ -25,6 +25,7 @@ from mlops_assets.serving.contract import FieldSpec, Scorer, ScorerLoader, Unkno
 from mlops_assets.serving.prediction_log import SCHEMA, PredictionLogWriter, read_prediction_log
 from mlops_assets.serving.request import RequestError, parse_rows
 from mlops_assets.serving.server import BackgroundServer
+from tests.conftest import default_signals
 from tests.load import under_load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -392,7 +393,7 @@ def test_serve_writes_the_state_file_and_removes_it_on_sigterm(tmp_path: Path) -
         """
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
     try:
         deadline = time.monotonic() + 30
         while not state_file.exists():
