@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from mlops_assets.project import landed_range, project_sources, replay_tables, run_pipeline, say
-from mlops_assets.demo_story import DEMO_POLICY, Traffic, get, landed_requests, live_metric, post
+from mlops_assets.demo_story import Traffic, demo_policy, get, landed_requests, live_metric, post
 from mlops_assets.profile import Profile
 from mlops_assets.specs.model import ModelSpec
 from resources.serving import server_state_file
@@ -35,7 +35,7 @@ SHOWN_REQUESTS = 3
 def demo_models(models: tuple[ModelSpec, ...]) -> list[ModelSpec]:
     """The project's models with the demo's settings: simulated weeks pass in seconds, so no cooldown
     or daily cap, and a 5-day holdout with outcomes weighted by recency, to follow a change within weeks."""
-    return [replace(m, policy=DEMO_POLICY, holdout_days=5, recency_half_life_days=7.0) for m in models]
+    return [replace(m, policy=demo_policy(m.policy), holdout_days=5, recency_half_life_days=7.0) for m in models]
 
 
 def start_server(profile: Profile, port: int, models: list[ModelSpec]) -> subprocess.Popen:

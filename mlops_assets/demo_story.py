@@ -22,9 +22,11 @@ from mlops_assets.profile import Profile
 from mlops_assets.specs.model import ModelSpec
 from mlops_assets.specs.policy import RetrainPolicy
 
-# Simulated weeks pass in seconds, so the wall-clock cooldown and daily cap are relaxed here;
-# every other rule (thresholds, breaker, gate) is the shipped one.
-DEMO_POLICY = replace(RetrainPolicy(), cooldown=timedelta(0), max_retrains_per_day=50)
+
+def demo_policy(policy: RetrainPolicy) -> RetrainPolicy:
+    """A model's policy for the demo: simulated weeks pass in seconds, so the wall-clock cooldown and
+    daily cap are relaxed; every other rule (thresholds, breaker, gate) is the model's own."""
+    return replace(policy, cooldown=timedelta(0), max_retrains_per_day=50)
 
 
 def post(url: str, body: dict) -> tuple[int, dict]:

@@ -59,13 +59,14 @@ def allow_retrain(
             "the same data would give the same challenger",
         )
     if data_through is not None and holdout_days and history.champion_through is not None:
+        # the challenger must learn at least the whole day after the champion's last one
         learns_until = holdout_start(pd.Timestamp(data_through), holdout_days)
-        if learns_until <= pd.Timestamp(history.champion_through):
-            ready = pd.Timestamp(history.champion_through).normalize() + pd.Timedelta(days=holdout_days)
+        if learns_until < pd.Timestamp(history.champion_through).normalize() + pd.Timedelta(days=2):
+            ready = pd.Timestamp(history.champion_through).normalize() + pd.Timedelta(days=holdout_days + 1)
             return Verdict(
                 False,
                 f"a challenger trained now would learn only events before {learns_until:%Y-%m-%d} (its holdout is the last "
-                f"{holdout_days} days), nothing newer than the champion's data (through {history.champion_through:%Y-%m-%d}): "
+                f"{holdout_days} days), not a whole day newer than the champion's data (through {history.champion_through:%Y-%m-%d}): "
                 f"the gate could not compare them on rows neither saw; worth it once labelled events reach {ready:%Y-%m-%d}",
             )
     refused = list(history.refused_in_a_row)

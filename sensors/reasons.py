@@ -8,6 +8,7 @@ benchmark asks them the same questions on a replayed stream. (Drift's reason is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from mlops_assets.specs.policy import RetrainPolicy
 
@@ -42,3 +43,14 @@ def performance_reason(
     if drop <= policy.max_live_drop:
         return Reason(False, f"live {metric} {live:.4f} on {outcomes} outcomes vs holdout {holdout:.4f}: within {policy.max_live_drop}")
     return Reason(True, f"live {metric} {live:.4f} on {outcomes} outcomes is {drop:.4f} worse than v{version}'s holdout {holdout:.4f}")
+
+
+def schedule_reason(policy: RetrainPolicy, *, champion_through: datetime | None, now: datetime) -> Reason:
+    """The calendar's reason: the champion's newest training data is ``scheduled_retrain_age`` old (or there is no champion)."""
+    if champion_through is None:
+        return Reason(True, "no champion has been trained yet")
+    age = now - champion_through
+    if age < policy.scheduled_retrain_age:
+        return Reason(False, f"the champion's data is {age.days} days old (through {champion_through:%Y-%m-%d}); "
+                             f"the schedule retrains at {policy.scheduled_retrain_age.days} days (scheduled_retrain_age)")  # fmt: skip
+    return Reason(True, f"the champion's data is {age.days} days old (through {champion_through:%Y-%m-%d})")

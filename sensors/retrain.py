@@ -78,9 +78,10 @@ def labelled_through(lake: LakeResource, spec: ModelSpec) -> datetime | None:
     return (newest.tz_localize("UTC") if newest.tzinfo is None else newest).to_pydatetime()
 
 
-def policy_verdict(instance: dg.DagsterInstance, spec: ModelSpec, lake: LakeResource, registry: RegistryResource) -> Verdict:
+def policy_verdict(instance: dg.DagsterInstance, spec: ModelSpec, lake: LakeResource, registry: RegistryResource,
+                   history: RetrainHistory | None = None) -> Verdict:  # fmt: skip
     """The policy's answer for an automatic retrain of ``spec`` now, on the labelled data the lake holds."""
-    history = retrain_history(instance, spec, registry)
+    history = history or retrain_history(instance, spec, registry)
     return allow_retrain(spec.policy, history, datetime.now(timezone.utc), data_through=labelled_through(lake, spec), holdout_days=spec.holdout_days)
 
 

@@ -16,7 +16,7 @@ from mlops_assets.evaluation.metrics import classification_metrics, higher_is_be
 from mlops_assets.monitoring.drift import assess_drift
 from mlops_assets.simulate.streams import DAY
 from sensors.policy import allow_retrain
-from sensors.reasons import Reason, new_labels_reason, performance_reason
+from sensors.reasons import Reason, new_labels_reason, performance_reason, schedule_reason
 
 if TYPE_CHECKING:
     from mlops_assets.simulate.prequential import ReplayState
@@ -116,9 +116,11 @@ def performance(day: ReplayState) -> Reason:
 
 
 def schedule(day: ReplayState) -> Reason:
-    """`weekly_retrain_schedule`: Monday is a reason like any other."""
-    monday = day.now.weekday() == MONDAY
-    return Reason(monday, "weekly schedule" if monday else "not Monday")
+    """`weekly_retrain_schedule`: on Mondays, a champion whose data is `scheduled_retrain_age` old."""
+    if day.now.weekday() != MONDAY:
+        return Reason(False, "not Monday")
+    through = day.champion.fitted.trained_through.to_pydatetime()
+    return schedule_reason(day.spec.policy, champion_through=through, now=day.now.to_pydatetime())
 
 
 STRATEGIES: tuple[Strategy, ...] = (Default(), Never(), Scheduled("weekly", MONDAY), Scheduled("daily", None))

@@ -20,8 +20,10 @@ class RetrainPolicy:
     (and at least ``min_new_labels``, so a tiny first model does not retrain on every label);
     a drift report that fired (see the drift fields); or the champion's live metric, over the
     latest ``live_window_days`` days with outcomes and on at least ``min_live_labels`` of them,
-    more than ``max_live_drop`` below its holdout value. The weekly schedule is one more
-    reason, not an exception.
+    more than ``max_live_drop`` below its holdout value. The weekly schedule is a backstop,
+    not a cron job: it asks for a retrain only when the champion's newest training data is
+    ``scheduled_retrain_age`` old or older (``timedelta(0)``: every week), and goes through
+    the same limits as every other reason.
 
     A reason becomes a run only if the limits allow it: one retrain of a model at a time;
     none unless labelled data newer than the last retrain's (promoted, refused or waiting)
@@ -41,7 +43,7 @@ class RetrainPolicy:
     """
 
     min_new_labels: int = 200
-    min_new_label_share: float = 0.1
+    min_new_label_share: float = 1.0
     psi_threshold: float = 0.25
     drifted_features: int = 2
     max_live_drop: float = 0.05
@@ -55,6 +57,7 @@ class RetrainPolicy:
     drift_min_rows: int = 500
     drift_p_value: float = 0.01
     drift_counts_prediction: bool = False
+    scheduled_retrain_age: timedelta = timedelta(days=28)
 
     def __post_init__(self) -> None:
         if self.drift_window_days < 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import dagster as dg
 import numpy as np
@@ -232,3 +233,7 @@ def test_weekly_schedule_asks_the_policy(pipeline: Pipeline, tmp_path):
     labelled_events(pipeline, lake, newer=0)
     held = evaluate()
     assert not held.run_requests and "no labelled data newer" in held.skip_message
+    labelled_events(pipeline, lake, newer=1)
+    schedule = weekly_retrain_schedule(replace(under_test_policy(), policy=replace(POLICY, scheduled_retrain_age=timedelta(days=36500))))
+    fresh = evaluate()  # the champion's 2021 data is not a century old: nothing to do
+    assert not fresh.run_requests and "scheduled_retrain_age" in fresh.skip_message

@@ -1,9 +1,11 @@
 """Reasons to retrain: relative new-label threshold and the live-performance drop."""
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from mlops_assets.specs.policy import RetrainPolicy
-from sensors.reasons import new_labels_needed, new_labels_reason, performance_reason
+from sensors.reasons import new_labels_needed, new_labels_reason, performance_reason, schedule_reason
 
 POLICY = RetrainPolicy(min_new_labels=100, min_new_label_share=0.1, max_live_drop=0.05, min_live_labels=200)
 
@@ -30,3 +32,13 @@ def test_performance_drop_beyond_the_bound_on_enough_outcomes(live, outcomes, fi
 def test_performance_drop_for_a_lower_is_better_metric():
     assert performance_reason(POLICY, metric="log_loss", live=0.50, holdout=0.40, outcomes=300, higher_is_better=False, version="2").fired
     assert not performance_reason(POLICY, metric="log_loss", live=0.30, holdout=0.40, outcomes=300, higher_is_better=False, version="2").fired
+
+
+def test_the_schedule_retrains_only_a_champion_whose_data_is_old_enough():
+    """A backstop, not a cron job: a weekly retrain of a fresh champion would only compete with the other reasons."""
+    policy, now = RetrainPolicy(scheduled_retrain_age=timedelta(days=28)), datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc)
+    fresh = schedule_reason(policy, champion_through=now - timedelta(days=27, hours=23), now=now)
+    assert not fresh.fired and "27 days old" in fresh.why and "scheduled_retrain_age" in fresh.why
+    assert schedule_reason(policy, champion_through=now - timedelta(days=28), now=now).fired
+    assert schedule_reason(policy, champion_through=None, now=now).fired  # nothing serves yet
+    assert schedule_reason(RetrainPolicy(scheduled_retrain_age=timedelta(0)), champion_through=now, now=now).fired  # every week
