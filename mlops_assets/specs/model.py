@@ -40,7 +40,9 @@ class ModelSpec:
     ``min_training_rows`` training rows fail the run.
 
     The gate promotes a challenger that beats the champion (for a first model, the baseline)
-    on the holdout by ``margin`` in ``metric`` (roc_auc, pr_auc, log_loss, brier or ece) and,
+    on the holdout by ``margin`` in ``metric`` (roc_auc, pr_auc, log_loss, brier or ece;
+    margin 0 by default: at least as good, as the challenger has learnt newer data, and a
+    positive margin kept stale champions serving, docs/decisions/0011) and,
     against a champion, loses no more than ``max_slice_regression`` ROC-AUC on any value of
     the ``slices`` columns. It compares only on rows neither model was trained on (after both
     training windows) and waits, deciding nothing, while there are fewer than
@@ -73,7 +75,7 @@ class ModelSpec:
     baseline: Trainer = train_logistic_baseline
     categorical_features: tuple[str, ...] = ()
     metric: str = "roc_auc"
-    margin: float = 0.002
+    margin: float = 0.0
     holdout_days: int = 14
     recency_half_life_days: float | None = None
     min_training_rows: int = 500
