@@ -19,6 +19,7 @@ import functools
 import hmac
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -28,6 +29,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from mlops_assets.errors import ModelNotFoundError
 from mlops_assets.serving.contract import FieldSpec, Scorer, ScorerLoader, UnknownEntityError
 from mlops_assets.serving.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mlops_assets.serving.metrics import ServingMetrics
@@ -43,6 +45,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 JSON = b"application/json"
 MAX_ADMIN_BODY_BYTES = 1024
+VERSION_ONLY = frozenset({"version"})  # the fields each admin route's body may hold
+CANARY_FIELDS = frozenset({"version", "percent"})
 INLINE_ROWS = 1  # a single row from a scorer marked ``inline`` is scored on the event loop, without a thread hop
 SHADOW_THREADS = 2
 MAX_SHADOW_BACKLOG = 64  # requests waiting for the shadow; beyond this the shadow samples instead of queueing
@@ -61,6 +65,7 @@ class ModelEndpoint:
     loader: ScorerLoader
     log_folder: Path
     sticky_keys: tuple[str, ...] = ()
+    reject_unknown: bool = True  # a request field the model does not take is a 422 (ModelSpec.unknown_request_fields)
 
 
 class _Model:
@@ -71,6 +76,7 @@ class _Model:
         self.loader = endpoint.loader
         self.log_folder = Path(endpoint.log_folder)
         self.sticky_keys = tuple(endpoint.sticky_keys)
+        self.reject_unknown = endpoint.reject_unknown
         self.routing: Routing | None = None
         self.load_error = "the server has not started"
         self.log: PredictionLogWriter | None = None  # opened by the lifespan startup, closed at shutdown
@@ -203,9 +209,8 @@ class PredictionApp:
             reply = await handler(scope, receive)
         except RequestError as exc:
             reply = self._error(exc, self._version_of(scope["method"], path))
-        except Exception as exc:  # a bug: answer 500 in the usual shape and keep serving
-            logger.exception("unhandled error on %s %s", scope["method"], path)
-            reply = self._error(RequestError(500, None, f"internal error: {type(exc).__name__}: {exc}"), self._version_of(scope["method"], path))
+        except Exception:  # a bug: answer 500 in the usual shape and keep serving
+            reply = self._error(internal_error("internal error", f"unhandled error on {scope['method']} {path}"), self._version_of(scope["method"], path))
         headers = [(b"content-type", reply.content_type), (b"content-length", str(len(reply.body)).encode())]
         if reply.version is not None:
             headers.append((b"x-model-version", reply.version.encode()))
@@ -290,8 +295,9 @@ class PredictionApp:
             raise RequestError(503, None, "the server has not started")
         champion = routing.champion
         try:
+            require_json(_header(scope, b"content-type"))
             body = await self._read_body(scope, receive, self._max_body_bytes)
-            rows = parse_rows(body, champion.fields, batch=batch, max_rows=self._max_batch_rows)
+            rows = parse_rows(body, champion.fields, batch=batch, max_rows=self._max_batch_rows, reject_unknown=model.reject_unknown)
         except RequestError as exc:
             return self._error(exc, champion.version)
         ids = [row.pop(REQUEST_ID) for row in rows]
@@ -301,9 +307,8 @@ class PredictionApp:
             scores = await _score(groups, rows, None)
         except UnknownEntityError as exc:
             return self._error(RequestError(404, exc.field, str(exc)), label)
-        except Exception as exc:  # labelled with the versions this request used, not whatever is current by now
-            logger.exception("%s v%s failed to score %d rows", model.name, label, len(rows))
-            return self._error(RequestError(500, None, f"scoring failed: {type(exc).__name__}: {exc}"), label)
+        except Exception:  # labelled with the versions this request used, not whatever is current by now
+            return self._error(internal_error("scoring failed", f"{model.name} v{label} failed to score {len(rows)} rows"), label)
         versions = [label] * len(rows) if len(groups) == 1 else _versions_by_row(groups, len(rows))
         latency_ms = (time.perf_counter() - started) * 1000.0
         if batch:
@@ -413,13 +418,14 @@ class PredictionApp:
     async def _reload(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
         """Serve a given version, or the registry's current champion when the body names none."""
         self._authorize(scope)
-        doc = _admin_doc(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES))
+        doc = _admin_doc(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES), VERSION_ONLY)
         return await self._swap_champion(model, _optional_version(doc))
 
     async def _rollback(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
-        """Follow the registry's champion alias, which ``mlops rollback`` has just moved back."""
+        """Serve the given version, or follow the registry's champion alias, which ``mlops rollback`` has just moved back."""
         self._authorize(scope)
-        return await self._swap_champion(model, None)
+        doc = _admin_doc(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES), VERSION_ONLY)
+        return await self._swap_champion(model, _optional_version(doc))
 
     async def _swap_champion(self, model: _Model, version: str | None) -> _Reply:
         """Load on a worker thread, then swap in; the old version keeps serving if the load fails."""
@@ -433,7 +439,7 @@ class PredictionApp:
     async def _start_canary(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
         """Send ``percent``% of callers to ``version`` (0 ends the canary); a new percent keeps the loaded model."""
         self._authorize(scope)
-        doc = _admin_doc(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES))
+        doc = _admin_doc(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES), CANARY_FIELDS)
         percent = _percent_of(doc)
         if percent == 0:
             return await self._change(model, _without_canary)
@@ -453,7 +459,7 @@ class PredictionApp:
     async def _start_shadow(self, model: _Model, scope: Scope, receive: Receive) -> _Reply:
         """Have ``version`` score every request too, for the log only; the champion still answers."""
         self._authorize(scope)
-        version = _required_version(_admin_doc(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES)))
+        version = _required_version(_admin_doc(await self._read_body(scope, receive, MAX_ADMIN_BODY_BYTES), VERSION_ONLY))
 
         async def change(routing: Routing) -> Routing:
             if routing.shadow is not None and routing.shadow.version == version:
@@ -486,14 +492,16 @@ class PredictionApp:
         """``loader(version)`` off the event loop; a failure is a 500 that says the old versions still serve."""
         try:
             return await asyncio.to_thread(model.loader, version)
-        except Exception as exc:
+        except ModelNotFoundError:  # its text may name the registry's URL: say it in our words
+            kept = _kept(model)
+            if version is None:
+                raise RequestError(404, None, f"{model.name} has no champion in its registry; {kept}") from None
+            raise RequestError(404, "version", f"{model.name} has no version {version} in its registry; {kept}") from None
+        except Exception:
             what = f"version {version}" if version is not None else "the current champion"
-            logger.exception("%s: loading %s failed", model.name, what)
-            previous = model.current_version()
-            kept = f"still serving version {previous}" if previous is not None else "still no model loaded"
-            raise RequestError(
-                500, "version" if version is not None else None, f"could not load {what}: {type(exc).__name__}: {exc}; {kept}"
-            ) from None
+            kept = _kept(model)
+            error = internal_error(f"could not load {what}", f"{model.name}: loading {what} failed", field="version" if version is not None else None)
+            raise RequestError(error.status, error.field, f"{error.message}; {kept}") from None
 
     def _authorize(self, scope: Scope) -> None:
         if self._admin_token is None:
@@ -554,8 +562,13 @@ async def _without_shadow(routing: Routing) -> Routing:
     return routing.with_shadow(None)
 
 
-def _admin_doc(body: bytes) -> dict[str, Any]:
-    """An admin route's optional JSON object body; no body is an empty object."""
+def _kept(model: _Model) -> str:
+    previous = model.current_version()
+    return f"still serving version {previous}" if previous is not None else "still no model loaded"
+
+
+def _admin_doc(body: bytes, allowed: frozenset[str]) -> dict[str, Any]:
+    """An admin route's optional JSON object body, holding only ``allowed`` keys; no body is an empty object."""
     if not body.strip():
         return {}
     try:
@@ -564,6 +577,8 @@ def _admin_doc(body: bytes) -> dict[str, Any]:
         raise RequestError(400, None, f"body is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise RequestError(400, None, 'body must be a JSON object like {"version": "3"}')
+    if unknown := sorted(doc.keys() - allowed):
+        raise RequestError(422, unknown[0], f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: this route takes {', '.join(sorted(allowed))}")
     return doc
 
 
@@ -597,6 +612,24 @@ async def _score(groups: Groups, rows: list[dict[str, Any]], pool: ThreadPoolExe
     if len(rows) <= INLINE_ROWS and all(getattr(scorer, "inline", False) for scorer, _ in groups):
         return score_groups(groups, rows)
     return await asyncio.get_running_loop().run_in_executor(pool, score_groups, groups, rows)
+
+
+def internal_error(what: str, log_message: str, field: str | None = None) -> RequestError:
+    """A 500 that names an error id and never the exception: its text can hold paths, data or secrets.
+
+    Call it inside an ``except`` block: the traceback goes to the server's log under the same id.
+    """
+    error_id = uuid.uuid4().hex[:12]
+    logger.exception("%s [error id %s]", log_message, error_id)
+    return RequestError(500, field, f"{what} (error id {error_id}; the server's log has the details)")
+
+
+def require_json(content_type: bytes | None) -> None:
+    """415 unless the body is declared JSON (``application/json`` or ``application/<x>+json``, any parameters)."""
+    media = (content_type or b"").split(b";", 1)[0].strip().lower()
+    if media != b"application/json" and not (media.startswith(b"application/") and media.endswith(b"+json")):
+        got = content_type.decode("latin-1") if content_type else "none"
+        raise RequestError(415, None, f"Content-Type must be application/json, got {got}")
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

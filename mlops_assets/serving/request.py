@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -39,21 +40,26 @@ class RequestError(Exception):
         self.message = message
 
 
-def parse_rows(body: bytes, fields: Sequence[FieldSpec], *, batch: bool, max_rows: int) -> list[dict[str, Any]]:
+def parse_rows(
+    body: bytes, fields: Sequence[FieldSpec], *, batch: bool, max_rows: int, reject_unknown: bool = True
+) -> list[dict[str, Any]]:
     """Validate a single (``{...}``) or batch (``{"rows": [...]}``) body into rows.
 
     Each row holds exactly the declared fields (ints widened to float for float fields)
-    plus ``request_id``: the client's, or a fresh 32-hex-digit id. Extra fields are ignored.
+    plus ``request_id``: the client's, or a fresh 32-hex-digit id. Any other field is a 422
+    naming it, or, without ``reject_unknown``, dropped.
     """
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        _refuse_non_finite(body)
         raise RequestError(400, None, f"body is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         shape = '{"rows": [{...}, ...]}' if batch else "{...} with one row's fields"
         raise RequestError(400, None, f"body must be a JSON object {shape}, got {_json_type(doc)}")
+    allowed = frozenset(spec.name for spec in fields) | {REQUEST_ID} if reject_unknown else None
     if not batch:
-        return [_parse_row(doc, fields, "")]
+        return [_parse_row(doc, fields, "", allowed)]
     items = doc.get("rows")
     if not isinstance(items, list):
         raise RequestError(422, "rows", f'"rows" must be a list of row objects, got {_json_type(items)}')
@@ -66,12 +72,45 @@ def parse_rows(body: bytes, fields: Sequence[FieldSpec], *, batch: bool, max_row
         prefix = f"rows[{i}]"
         if not isinstance(item, dict):
             raise RequestError(422, prefix, f"{prefix} must be an object, got {_json_type(item)}")
-        rows.append(_parse_row(item, fields, prefix + "."))
+        rows.append(_parse_row(item, fields, prefix + ".", allowed))
     return rows
 
 
-def _parse_row(item: dict[str, Any], fields: Sequence[FieldSpec], prefix: str) -> dict[str, Any]:
+class _NonFinite(str):
+    """Where a NaN, Infinity or -Infinity literal stood in a body."""
+
+
+def _refuse_non_finite(body: bytes) -> None:
+    """NaN and Infinity are not JSON; orjson refuses them without saying where: name the field."""
+    try:
+        doc = json.loads(body, parse_constant=_NonFinite)
+    except ValueError:
+        return  # invalid for another reason: the caller says so
+    where = _non_finite_path(doc, "")
+    if where is not None:
+        path, literal = where
+        raise RequestError(422, path or None, f"{path or 'the body'} must be a finite number, got {literal}")
+
+
+def _non_finite_path(value: Any, path: str) -> tuple[str, str] | None:
+    if isinstance(value, _NonFinite):
+        return path, str(value)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _non_finite_path(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+def _parse_row(item: dict[str, Any], fields: Sequence[FieldSpec], prefix: str, allowed: frozenset[str] | None) -> dict[str, Any]:
     row = {spec.name: _check(item, spec, prefix + spec.name) for spec in fields}
+    if allowed is not None and (unknown := item.keys() - allowed):
+        names = sorted(unknown)
+        raise RequestError(
+            422, prefix + names[0], f"unknown field{'s' if len(names) > 1 else ''} {', '.join(prefix + n for n in names)}: this model takes "
+            f"{', '.join(sorted(allowed))} (a spec with unknown_request_fields='ignore' drops others)",
+        )
     request_id = item.get(REQUEST_ID)
     if request_id is None:
         request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"

@@ -93,4 +93,5 @@ def model_endpoint(profile: Profile, spec: ModelSpec) -> ModelEndpoint:
     """What the server needs to answer for ``spec``: its loader, prediction log folder and sticky keys."""
     from resources.serving import prediction_log_folder
 
-    return ModelEndpoint(spec.name, scorer_loader(profile, spec), prediction_log_folder(profile.serving_root, spec.name), spec.sticky_keys)
+    return ModelEndpoint(spec.name, scorer_loader(profile, spec), prediction_log_folder(profile.serving_root, spec.name), spec.sticky_keys,
+                         reject_unknown=spec.unknown_request_fields == "reject")  # fmt: skip

@@ -18,6 +18,7 @@ from mlops_assets.training.trainers import TrainedModel, train_lightgbm, train_l
 
 Trainer = Callable[..., TrainedModel]
 ROLLOUTS = ("gate", "shadow", "canary")
+UNKNOWN_FIELDS = ("reject", "ignore")  # what the endpoint does with request fields the model does not take
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class ModelSpec:
     the two on logged traffic (each side needing `rollout_min_outcomes` known outcomes) and
     promotes it or ends the experiment.
 
+    ``unknown_request_fields`` says what the endpoint does with a request field the model
+    does not take: "reject" (422 naming it: a misspelt field or a leaked label is a client
+    bug, not something to score around) or "ignore" (drop it, for clients that send whole
+    records).
+
     ``owners`` go on every asset of the model; ``description`` is for the people reading the spec.
 
     The check `<name>_training_data_age` on the endpoint warns when the newest day the champion
@@ -96,6 +102,7 @@ class ModelSpec:
     description: str = ""
     params: dict[str, float | int | str] = field(default_factory=dict, hash=False)
     max_training_data_age_days: int = 60
+    unknown_request_fields: str = "reject"
 
     def __post_init__(self) -> None:
         check_name("ModelSpec", self.name)
@@ -131,6 +138,8 @@ class ModelSpec:
             raise ConfigurationError(f"{where}: gate_min_rows={self.gate_min_rows} and gate_min_per_class={self.gate_min_per_class} must be at least 1")
         if not 0 <= self.margin < 1:
             raise ConfigurationError(f"{where}: margin={self.margin} must be in [0, 1)")
+        if self.unknown_request_fields not in UNKNOWN_FIELDS:
+            raise ConfigurationError(f"{where}: unknown_request_fields={self.unknown_request_fields!r} must be one of {', '.join(UNKNOWN_FIELDS)}")
         if self.rollout not in ROLLOUTS:
             raise ConfigurationError(f"{where}: rollout={self.rollout!r} must be one of {', '.join(ROLLOUTS)}")
         if not 0 < self.canary_percent <= 50:

@@ -13,6 +13,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from mlops_assets.errors import ModelNotFoundError
 from mlops_assets.serving.app import ModelEndpoint, create_app
 from mlops_assets.serving.contract import FieldSpec, Scorer
 from mlops_assets.serving.prediction_log import read_prediction_log
@@ -58,7 +59,7 @@ class Registry:
         if wanted == "9":
             return VersionScorer("9", fields=OTHER_FIELDS)
         if wanted not in VERSIONS:
-            raise LookupError(f"registered model 'credit' has no version {wanted}")
+            raise ModelNotFoundError(f"model 'credit' has no version {wanted} in postgresql://user:secret@db/mlflow")  # as the registry says it
         return VersionScorer(wanted, inline=self.inline)
 
 
@@ -196,6 +197,17 @@ def test_rollback_reloads_the_registry_champion_and_promotion_ends_the_canary(tm
         assert response.headers["x-model-version"] == "1"
         assert client.get("/version").json()["canary"] == {"version": "3", "percent": 10}  # a rollback keeps the canary
 
+        to_two = client.post("/admin/rollback", json={"version": "2"}, headers=AUTH)  # straight to a named version
+        assert to_two.status_code == 200 and to_two.json()["model_version"] == "2", to_two.text
+        missing = client.post("/admin/rollback", json={"version": "7"}, headers=AUTH)
+        assert missing.status_code == 404 and missing.json()["error"]["field"] == "version", missing.text
+        assert "no version 7" in missing.text and "still serving version 2" in missing.text and "secret" not in missing.text
+        for body, field in (({"version": 2}, "version"), ({"version": "1", "force": True}, "force"), ({"percent": 5}, "percent")):
+            refused = client.post("/admin/rollback", json=body, headers=AUTH)
+            assert refused.status_code == 422 and refused.json()["error"]["field"] == field, (body, refused.text)
+        assert client.get("/version").json()["model_version"] == "2"
+        client.post("/admin/rollback", json={"version": "1"}, headers=AUTH)
+
         client.post("/admin/shadow", json={"version": "3"}, headers=AUTH)
         promoted = client.post("/admin/reload", json={"version": "3"}, headers=AUTH)
         assert promoted.json()["model_version"] == "3"
@@ -208,7 +220,7 @@ def test_rollout_routes_refuse_bad_requests_and_keep_serving(tmp_path: Path) -> 
         canary = "/admin/canary"
         admin_error(client.post(canary, json={"version": "1", "percent": 10}, headers=AUTH), 409, "version", "champion already")
         admin_error(client.post(canary, json={"version": "9", "percent": 10}, headers=AUTH), 409, "version", "same request")
-        admin_error(client.post(canary, json={"version": "7", "percent": 10}, headers=AUTH), 500, "version", "still serving version 1")
+        admin_error(client.post(canary, json={"version": "7", "percent": 10}, headers=AUTH), 404, "version", "still serving version 1")
         admin_error(client.post(canary, json={"version": "2", "percent": 150}, headers=AUTH), 422, "percent", "0 to 100")
         admin_error(client.post(canary, json={"version": "2", "percent": True}, headers=AUTH), 422, "percent", "True")
         admin_error(client.post(canary, json={"version": "2"}, headers=AUTH), 422, "percent", "None")

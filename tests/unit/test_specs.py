@@ -48,6 +48,8 @@ def test_a_model_checks_itself_against_its_source():
         ModelSpec(name="Churn Model", source=source(), feature_service="churn_v1", entity_keys=("customer",))
     with pytest.raises(ConfigurationError, match="holdout_days=0"):
         ModelSpec(name="churn", source=source(), feature_service="churn_v1", entity_keys=("customer",), holdout_days=0)
+    with pytest.raises(ConfigurationError, match="unknown_request_fields='drop' must be one of reject, ignore"):
+        ModelSpec(name="churn", source=source(), feature_service="churn_v1", entity_keys=("customer",), unknown_request_fields="drop")
     model = ModelSpec(name="churn", source=source(), feature_service="churn_v1", entity_keys=("customer",))
     assert (model.label, model.events.to_user_string(), model.inputs.to_user_string()) == ("churned", "labelled_orders", "validated_orders")
 
