@@ -32,6 +32,7 @@ class FieldSpec:
     choices: tuple[object, ...] | None = None
     nullable: bool = False
     exclusive_minimum: bool = False
+    max_length: int | None = None  # characters of a str field
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:

@@ -140,6 +140,8 @@ def _check(item: dict[str, Any], spec: FieldSpec, where: str) -> Any:
         ok = type(value) is str
     if not ok:
         raise RequestError(422, where, f"{where} must be {_article(spec.kind)}, got {_json_type(value)}")
+    if spec.max_length is not None and type(value) is str and len(value) > spec.max_length:
+        raise RequestError(422, where, f"{where} must be at most {spec.max_length} characters, got {len(value)}")
     if spec.choices is not None and value not in spec.choices:
         raise RequestError(422, where, f"{where} must be one of {', '.join(map(repr, spec.choices))}, got {value!r}")
     low, high = spec.minimum, spec.maximum

@@ -37,7 +37,7 @@ def field_specs(source: SourceSpec, names: list[str]) -> tuple[FieldSpec, ...]:
             raise ConfigurationError(f"request field {name!r} of source {source.name!r} is a timestamp; the endpoint takes numbers and strings")
         fields.append(FieldSpec(
             name, column.kind, minimum=column.minimum, maximum=column.maximum, exclusive_minimum=column.strict_min,
-            choices=tuple(column.allowed) if column.allowed else None, nullable=column.nullable,
+            choices=tuple(column.allowed) if column.allowed else None, nullable=column.nullable, max_length=column.max_length,
         ))  # fmt: skip
     return tuple(fields)
 

@@ -36,7 +36,8 @@ class Column:
 
     ``kind`` is int, float, str or timestamp (`KINDS`: the lake stores each with one dtype).
     ``strict_min`` makes the lower bound exclusive; ``allowed`` lists every legal value of a
-    categorical column; ``unique`` marks a key; ``nullable`` allows missing values. The
+    categorical column; ``unique`` marks a key; ``nullable`` allows missing values;
+    ``max_length`` caps a str column's characters (a 100,000-character key is no key). The
     validation suite is derived from them, and the endpoint checks a request field of that
     name against the same bounds, values and nullability.
     """
@@ -50,6 +51,7 @@ class Column:
     allowed: tuple[Any, ...] = ()
     unique: bool = False
     description: str = ""
+    max_length: int | None = None
 
     def __post_init__(self) -> None:
         check_name("Column", self.name)
@@ -57,6 +59,8 @@ class Column:
             raise ConfigurationError(f"Column {self.name!r}: kind={self.kind!r} must be one of {', '.join(KINDS)}")
         if self.kind in ("str", "timestamp") and (self.minimum is not None or self.maximum is not None):
             raise ConfigurationError(f"Column {self.name!r}: a {self.kind} column has no numeric bounds; use allowed=(...) instead")
+        if self.max_length is not None and (self.kind != "str" or self.max_length < 1):
+            raise ConfigurationError(f"Column {self.name!r}: max_length={self.max_length} needs a str column and a length of at least 1")
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ConfigurationError(f"Column {self.name!r}: minimum {self.minimum} is above maximum {self.maximum}")
 

@@ -21,6 +21,7 @@ NOT_NULL = "expect_column_values_to_not_be_null"
 UNIQUE = "expect_column_values_to_be_unique"
 BETWEEN = "expect_column_values_to_be_between"
 IN_SET = "expect_column_values_to_be_in_set"
+LENGTH = "expect_column_value_lengths_to_be_between"
 UNIQUE_PER_GROUP = "expect_compound_columns_to_be_unique"
 
 
@@ -60,6 +61,8 @@ class Rule:
             return f"{self.column} is unique"
         if self.expectation == BETWEEN:
             return f"{self.column} in {self._interval}"
+        if self.expectation == LENGTH:
+            return f"{self.column} at most {_show(self._bounds[1])} characters"
         return f"{self.column} in {{{self._choices}}}"
 
     def violation(self, value: Any) -> str:
@@ -70,6 +73,8 @@ class Rule:
             return f"{self.column}={_show(value)} is duplicated"
         if self.expectation == BETWEEN:
             return f"{self.column}={_show(value)} outside {self._interval}"
+        if self.expectation == LENGTH:
+            return f"{self.column} has {len(str(value))} characters, over {_show(self._bounds[1])} ({_show(str(value)[:20])}...)"
         return f"{self.column}={_show(value)} not in {{{self._choices}}}"
 
     def to_gx(self) -> Expectation:
@@ -86,6 +91,8 @@ class Rule:
             kwargs |= {"min_value": None if math.isinf(lo) else lo, "max_value": None if math.isinf(hi) else hi, "strict_min": self.strict_min}
         elif self.expectation == IN_SET:
             kwargs |= {"value_set": list(self.allowed)}
+        elif self.expectation == LENGTH:
+            kwargs |= {"min_value": None, "max_value": int(self._bounds[1])}
         cls = "".join(part.capitalize() for part in self.expectation.split("_"))
         return getattr(gxe, cls)(**kwargs)
 
@@ -126,6 +133,8 @@ def rules_for(columns: tuple[Column, ...]) -> tuple[Rule, ...]:
             rules.append(Rule(BETWEEN, column.name, bounds=(lo, hi), strict_min=column.strict_min))
         if column.allowed:
             rules.append(Rule(IN_SET, column.name, allowed=tuple(column.allowed)))
+        if column.max_length is not None:
+            rules.append(Rule(LENGTH, column.name, bounds=(0, column.max_length)))
     return tuple(rules)
 
 

@@ -102,6 +102,14 @@ def assert_error(response: httpx.Response, status: int, field: str | None, *need
 # --- request parsing --------------------------------------------------------------------------------
 
 
+def test_a_string_longer_than_its_contract_is_refused_naming_the_field() -> None:
+    code = FieldSpec("code", "str", max_length=13)
+    assert parse_rows(orjson.dumps({"code": "19530219_5179"}), [code], batch=False, max_rows=1)[0]["code"] == "19530219_5179"
+    with pytest.raises(RequestError) as exc:
+        parse_rows(orjson.dumps({"code": "1" * 100_000}), [code], batch=False, max_rows=1)
+    assert (exc.value.status, exc.value.field) == (422, "code") and "at most 13 characters, got 100000" in exc.value.message
+
+
 def test_parse_rows_keeps_declared_fields_widens_ints_and_generates_request_ids() -> None:
     rows = parse_rows(orjson.dumps({**GOOD, "amount": 500, "extra": [1]}), FIELDS, batch=False, max_rows=10, reject_unknown=False)
     assert rows[0]["amount"] == 500.0 and type(rows[0]["amount"]) is float

@@ -35,6 +35,9 @@ def test_a_source_checks_its_contract():
         source(columns=(*EVENTS, Column("ts", "timestamp")))
     with pytest.raises(ConfigurationError, match="kind='decimal' must be one of int, float, str, timestamp"):
         Column("x", "decimal")
+    for kind, length in (("int", 5), ("str", 0)):
+        with pytest.raises(ConfigurationError, match=f"max_length={length} needs a str column"):
+            Column("x", kind, max_length=length)
     with pytest.raises(ConfigurationError, match="positive=2 is not one of values"):
         LabelContract("y", values=(0, 1), positive=2)
 

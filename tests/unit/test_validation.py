@@ -41,9 +41,19 @@ def reasons_by_id(quarantined: pd.DataFrame) -> dict[int, str]:
     return dict(zip(quarantined["loan_id"], quarantined[REASON], strict=True))
 
 
+def test_a_key_longer_than_its_contract_is_quarantined_with_its_length(clean: pd.DataFrame) -> None:
+    """dob_ssn is "YYYYMMDD_NNNN": a 100,000-character value is a bad row, not a key to look up."""
+    bad = clean.copy()
+    bad.loc[3, "dob_ssn"] = "1" * 100_000
+    out = validate_applications(bad, max_reject_fraction=0.5)
+    assert (len(out.valid), len(out.quarantined)) == (19, 1)
+    assert out.quarantined[REASON].iloc[0].startswith("dob_ssn has 100000 characters, over 13")
+    assert out.quarantined[EXPECTATION].iloc[0] == "expect_column_value_lengths_to_be_between(dob_ssn)"
+
+
 def test_suite_lists_every_rule_once() -> None:
     suite = expectation_suite("applications", RULES)
-    assert len(suite.expectations) == len(RULES) == 20
+    assert len(suite.expectations) == len(RULES) == 21
     assert len({rule.name for rule in RULES}) == len(RULES)
     not_null = {rule.column for rule in RULES if rule.expectation.endswith("not_be_null")}
     assert not_null == set(APPLICATION_COLUMNS) - {"created_timestamp"}
