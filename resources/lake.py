@@ -16,6 +16,7 @@ import pandas as pd
 import polars as pl
 
 from mlops_assets.files import atomic_write
+from mlops_assets.raw.landing_files import LandingDay, read_landing_day
 
 PART_FILE = "part.parquet"
 
@@ -48,12 +49,14 @@ class LakeResource(dg.ConfigurableResource):
         folder = day_folder(Path(self.landing_root), folder_name, day)
         return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
-    def read_landing(self, folder_name: str, day: str) -> pd.DataFrame | None:
-        """All landing files of a day as one frame, columns as they landed; None if nothing landed."""
-        files = self.landing_files(folder_name, day)
-        if not files:
-            return None
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    def read_landing(self, folder_name: str, day: str) -> LandingDay:
+        """The day's readable landing files as one frame, columns as they landed (None if none), and the unreadable ones."""
+        return read_landing_day(self.landing_files(folder_name, day), day)
+
+    @property
+    def quarantined_files_root(self) -> Path:
+        """Where landing files that could not be read are kept, per table and day, with a manifest."""
+        return Path(self.root) / "quarantine" / "files"
 
     def write_partition(self, frame: pd.DataFrame, table: str, day: str) -> Path:
         return atomic_write_parquet(frame, day_folder(Path(self.root), table, day) / PART_FILE)

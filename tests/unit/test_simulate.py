@@ -144,8 +144,8 @@ def test_landing_is_readable_by_the_lake_resource(real: ReplayTables, replayed: 
     from resources.lake import LakeResource
 
     lake = LakeResource(root=str(replayed / "lake"), landing_root=str(replayed))
-    frame = lake.read_landing("applications", START.isoformat())
-    assert frame is not None and dtypes(frame) == APPLICATION_COLUMNS
+    landed = lake.read_landing("applications", START.isoformat())
+    assert landed.frame is not None and not landed.rejected and dtypes(landed.frame) == APPLICATION_COLUMNS
 
 
 def test_synthetic_source_is_reproducible_per_seed(synthetic: ReplayTables) -> None:
