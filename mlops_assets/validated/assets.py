@@ -62,7 +62,11 @@ def validated_asset(source: SourceSpec, partitions: dg.PartitionsDefinition) -> 
         totals = {"valid": 0, "quarantined": 0}
         failed_expectations: dict[str, int] = {}
         raws = {day: lake.read_partition(raw_key.path[-1], day) for day in context.partition_keys}
+        casts: dict[str, tuple[str, ...]] = {}
         for day, outcome in validate_days(raws, source, max_reject_fraction=config.max_reject_fraction).items():
+            if outcome.casts:
+                casts[day] = outcome.casts
+                context.log.warning(f"{valid_key.to_user_string()}[{day}]: type drift, cast without loss: {'; '.join(outcome.casts)}")
             valid = _conform(outcome.valid, source.dtypes)
             lake.write_partition(valid, valid_key.path[-1], day)
             lake.write_partition(_storable(outcome.quarantined), quarantine_key.path[-1], day)
@@ -92,6 +96,7 @@ def validated_asset(source: SourceSpec, partitions: dg.PartitionsDefinition) -> 
                 "failed_days": dg.MetadataValue.int(len(failed_days)),
                 "quarantined_rows": dg.MetadataValue.int(totals["quarantined"]),
                 "failed_expectations": dg.MetadataValue.json(failed_expectations),
+                "type_drift": dg.MetadataValue.json({day: list(notes) for day, notes in casts.items()}),
             },
         )
 

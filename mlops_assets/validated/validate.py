@@ -18,6 +18,7 @@ import pandas as pd
 
 from mlops_assets.specs.source import SourceSpec
 from mlops_assets.validated.expectations import UNIQUE, Rule, expectation_suite, rules_for
+from mlops_assets.validated.types import LOSSLESS, check_types
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -59,6 +60,7 @@ class ValidationOutcome:
     rules: tuple[Rule, ...]
     contract: dict[str, str]
     schema_problems: tuple[str, ...] = ()
+    casts: tuple[str, ...] = ()  # lossless casts of columns that landed with another dtype (type drift, logged)
 
     @property
     def summary(self) -> str:
@@ -138,6 +140,7 @@ def _validate_alone(df: pd.DataFrame, source: SourceSpec, rules: tuple[Rule, ...
     frame = df.reset_index(drop=True)  # GE reports positions; the caller's index may repeat
     if frame.empty and set(contract) <= set(frame.columns):  # a day without events: nothing for GE to judge
         return _verdict(df, [], [], (), (), [], rules, contract, limit)
+    types = check_types(frame, source.columns)
     results = _run(frame, source.name, rules)
     n = len(frame)
     reasons: list[list[str]] = [[] for _ in range(n)]
@@ -162,7 +165,13 @@ def _validate_alone(df: pd.DataFrame, source: SourceSpec, rules: tuple[Rule, ...
             continue
         _note(rule, frame, result.result["unexpected_index_list"], reasons, failed_by)
         outcomes.append(ExpectationOutcome(rule.name, rule.column, bool(result.success), int(result.result["unexpected_count"])))
-    return _verdict(df, reasons, failed_by, tuple(outcomes), _schema_problems(missing, unreadable, contract), schema_rules, rules, contract, limit)
+    for pos, broken in types.row_reasons.items():
+        for name, reason in broken:
+            reasons[pos].append(reason)
+            failed_by[pos].append(name)
+    schema_rules += [LOSSLESS] if types.problems else []
+    problems = _schema_problems(missing, unreadable, contract) + types.problems
+    return _verdict(df, reasons, failed_by, tuple(outcomes), problems, schema_rules, rules, contract, limit, types.casts)
 
 
 def _validate_together(
@@ -213,6 +222,7 @@ def _verdict(
     rules: tuple[Rule, ...],
     contract: dict[str, str],
     max_reject_fraction: float,
+    casts: tuple[str, ...] = (),
 ) -> ValidationOutcome:
     """The batch verdict from each row's reasons: a schema break or too many bad rows quarantines every row."""
     n = len(df)
@@ -249,6 +259,7 @@ def _verdict(
         rules=rules,
         contract=contract,
         schema_problems=problems,
+        casts=casts,
     )
 
 

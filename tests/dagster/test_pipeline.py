@@ -65,7 +65,8 @@ def test_one_run_materializes_every_stage_of_both_domains(pipeline: Pipeline):
         assert expected <= done, expected - done
     assert {keys.FEATURE_VIEWS, keys.ONLINE_FEATURES} <= done
     checks = [e.event_specific_data for e in pipeline.result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert {c.check_name for c in checks} == {"applications_meet_expectations", "access_requests_meet_expectations", "online_matches_offline"}
+    assert {c.check_name for c in checks} == {"applications_meet_expectations", "access_requests_meet_expectations", "online_matches_offline",
+                                              "landing_files_readable"}  # fmt: skip
     assert all(c.passed for c in checks)
 
 

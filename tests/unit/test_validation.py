@@ -51,6 +51,34 @@ def test_a_key_longer_than_its_contract_is_quarantined_with_its_length(clean: pd
     assert out.quarantined[EXPECTATION].iloc[0] == "expect_column_value_lengths_to_be_between(dob_ssn)"
 
 
+def test_timestamps_without_a_time_zone_or_as_numbers_are_a_schema_break(clean: pd.DataFrame) -> None:
+    """Both used to pass validation; naive ones then crashed the cast (TypeError), epoch milliseconds became 1970."""
+    naive = clean.assign(event_timestamp=clean["event_timestamp"].dt.tz_localize(None))
+    millis = clean.assign(event_timestamp=clean["event_timestamp"].astype("int64") // 1000)  # microseconds -> epoch ms
+    for frame, words in ((naive, "event_timestamp is timezone-naive"), (millis, "event_timestamp holds int64 numbers, not timestamps")):
+        out = validate_applications(frame)
+        assert not out.schema_ok and not out.passed and len(out.quarantined) == 20 and out.valid.empty
+        assert words in out.summary and out.quarantined[REASON].str.contains(words).all()
+    elsewhere = clean.assign(event_timestamp=clean["event_timestamp"].dt.tz_convert("America/New_York"))
+    out = validate_applications(elsewhere)
+    assert out.passed and len(out.valid) == 20 and out.casts == ("event_timestamp landed in time zone America/New_York; converted to UTC",)
+
+
+def test_a_float_id_is_cast_only_when_no_value_changes(clean: pd.DataFrame) -> None:
+    """2270002.5 used to become 2270002 without a word; integral floats are a logged cast."""
+    from mlops_assets.validated.assets import _conform
+
+    floats = clean.assign(loan_id=clean["loan_id"].astype("float64"))
+    floats.loc[4, "loan_id"] = 2270002.5
+    out = validate_applications(floats)
+    assert out.passed and len(out.quarantined) == 1
+    assert out.quarantined[REASON].iloc[0] == "loan_id=2270002.5 is not an integer (landed as float64)"
+    assert out.quarantined[EXPECTATION].iloc[0] == "lossless_cast(loan_id)"
+    assert out.casts == ("loan_id landed as float64; cast to int64 (1 non-integral row(s) quarantined)",)
+    conformed = _conform(out.valid, APPLICATIONS.dtypes)
+    assert conformed["loan_id"].dtype == "int64" and conformed["loan_id"].tolist() == clean["loan_id"].drop(index=4).tolist()
+
+
 def test_suite_lists_every_rule_once() -> None:
     suite = expectation_suite("applications", RULES)
     assert len(suite.expectations) == len(RULES) == 21

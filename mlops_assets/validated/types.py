@@ -1,0 +1,77 @@
+"""Type drift: a column that landed with another dtype than its contract's is cast only when no value changes.
+
+Before this, every valid row was cast to the contract's dtypes without a word. So a float id
+2270002.5 became 2270002, epoch milliseconds became 1970-01-19, and timezone-naive
+timestamps crashed the cast with a ``TypeError``. Now there are three outcomes:
+- a value the cast would change quarantines its row, with the reason;
+- a column that cannot mean what the contract says is a schema break, which quarantines
+  the day: timestamps without a timezone, or numbers where timestamps belong;
+- a cast that changes nothing (an int column landed as integral floats, ints in a float
+  column, numbers in a text column, another timezone) is done and reported, so the drift
+  is visible in the run's log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from mlops_assets.specs.contract import Column
+
+LOSSLESS = "lossless_cast"  # the rule name quarantined rows carry
+
+
+@dataclass(frozen=True)
+class TypeCheck:
+    """What the landed dtypes mean for the batch: schema problems, rows whose values a cast would change, casts done."""
+
+    problems: tuple[str, ...] = ()
+    row_reasons: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # position in the frame -> (rule, reason)
+    casts: tuple[str, ...] = ()
+
+
+def rule_name(column: str) -> str:
+    return f"{LOSSLESS}({column})"
+
+
+def check_types(frame: pd.DataFrame, columns: tuple[Column, ...]) -> TypeCheck:
+    """Each contract column present in ``frame`` whose dtype differs from the contract's, judged as above."""
+    problems: list[str] = []
+    casts: list[str] = []
+    rows: dict[int, list[tuple[str, str]]] = {}
+    for column in columns:
+        if column.name not in frame.columns or str(frame[column.name].dtype) == column.dtype:
+            continue
+        values, landed = frame[column.name], str(frame[column.name].dtype)
+        if column.kind == "timestamp":
+            problem, cast = _timestamp(column.name, values, landed)
+        elif column.kind == "int" and ptypes.is_float_dtype(values):
+            changed = values.notna() & (values != np.floor(values))
+            for pos in np.flatnonzero(changed.to_numpy()):
+                rows.setdefault(int(pos), []).append((rule_name(column.name), f"{column.name}={values.iloc[pos].item()!r} is not an integer (landed as {landed})"))
+            problem, cast = None, f"{column.name} landed as {landed}; cast to int64 ({int(changed.sum())} non-integral row(s) quarantined)"
+        elif column.kind in ("int", "float") and ptypes.is_bool_dtype(values):
+            problem, cast = f"{column.name} landed as booleans ({landed}), not numbers: land {column.kind} values", None
+        elif column.kind == "float" and ptypes.is_integer_dtype(values):
+            problem, cast = None, f"{column.name} landed as {landed}; cast to float64 (every value exact)"
+        elif column.kind == "str" and ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values):
+            problem, cast = None, f"{column.name} landed as {landed} numbers; cast to text (leading zeros, if the source had any, are lost upstream)"
+        else:
+            continue  # other mismatches are judged by the suite (a number rule cannot read text: a schema break)
+        problems += [problem] if problem else []
+        casts += [cast] if cast else []
+    return TypeCheck(tuple(problems), rows, tuple(casts))
+
+
+def _timestamp(name: str, values: pd.Series, landed: str) -> tuple[str | None, str | None]:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        same = str(values.dtype.tz) == "UTC"
+        return None, None if same else f"{name} landed in time zone {values.dtype.tz}; converted to UTC"
+    if ptypes.is_datetime64_dtype(values):
+        return f"{name} is timezone-naive ({landed}): land timestamps with a time zone (UTC), a local time cannot be placed", None
+    if ptypes.is_numeric_dtype(values):
+        return f"{name} holds {landed} numbers, not timestamps (epoch seconds or milliseconds?): land timestamps with a time zone", None
+    return f"{name} holds {landed} values, not timestamps: land timestamps with a time zone", None
