@@ -96,7 +96,9 @@ def lineage_url(dev: DagsterDev) -> str:
 
 def land_next_days_with_outcomes(pipeline: Pipeline, tables) -> str:
     """New days of applications with their outcomes, as the replay would write them: enough that a challenger
-    learns something newer than the refit champion (its holdout is the last ``holdout_days`` days)."""
+    learns a whole day beyond the refit champion (its holdout is the last ``holdout_days`` days), and with
+    incomes doubled and amounts up by half, so the drift sensor has a reason to retrain in both data modes
+    (15 days of labels are far from doubling the training set, the new-labels sensor's default)."""
     from domains.credit import APPLICATIONS, CREDIT_MODEL
     from mlops_assets.simulate import ReplayTables, write_landing
 
@@ -107,6 +109,8 @@ def land_next_days_with_outcomes(pipeline: Pipeline, tables) -> str:
     days["event_timestamp"] += pd.Timedelta(days=shift)
     days["created_timestamp"] += pd.Timedelta(days=shift)
     days["loan_id"] += 5_000_000
+    days["person_income"] = (days["person_income"] * 2).clip(upper=10_000_000).astype("int64")
+    days["loan_amnt"] = (days["loan_amnt"] * 1.5).clip(upper=100_000).astype("int64")
     shifted = ReplayTables(events=pd.concat([tables.events, days], ignore_index=True), reference=tables.reference)
     write_landing(APPLICATIONS, shifted, pipeline.profile.landing_root, start=last, days=shift + 1)
     return (last + pd.Timedelta(days=shift)).isoformat()
