@@ -34,7 +34,7 @@ from mlops_assets.serving.contract import FieldSpec, Scorer, ScorerLoader, Unkno
 from mlops_assets.serving.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mlops_assets.serving.metrics import ServingMetrics
 from mlops_assets.serving.prediction_log import PredictionLogWriter
-from mlops_assets.serving.request import MAX_BATCH_ROWS, MAX_BODY_BYTES, REQUEST_ID, RequestError, parse_rows
+from mlops_assets.serving.request import MAX_BATCH_ROWS, MAX_BODY_BYTES, REQUEST_ID, RequestError, parse_rows, refuse_unknown
 from mlops_assets.serving.routing import Groups, Routing, incompatibility, score_groups
 
 logger = logging.getLogger(__name__)
@@ -577,8 +577,7 @@ def _admin_doc(body: bytes, allowed: frozenset[str]) -> dict[str, Any]:
         raise RequestError(400, None, f"body is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise RequestError(400, None, 'body must be a JSON object like {"version": "3"}')
-    if unknown := sorted(doc.keys() - allowed):
-        raise RequestError(422, unknown[0], f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: this route takes {', '.join(sorted(allowed))}")
+    refuse_unknown(doc, allowed, taker="this route")
     return doc
 
 

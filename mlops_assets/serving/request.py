@@ -76,6 +76,15 @@ def parse_rows(
     return rows
 
 
+def refuse_unknown(doc: dict[str, Any], allowed: frozenset[str], *, prefix: str = "", taker: str, hint: str = "") -> None:
+    """A 422 naming every key of ``doc`` outside ``allowed`` (the first is the error's field)."""
+    if unknown := sorted(doc.keys() - allowed):
+        raise RequestError(
+            422, prefix + unknown[0], f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(prefix + n for n in unknown)}: "
+            f"{taker} takes {', '.join(sorted(allowed))}{hint}",
+        )
+
+
 class _NonFinite(str):
     """Where a NaN, Infinity or -Infinity literal stood in a body."""
 
@@ -105,12 +114,8 @@ def _non_finite_path(value: Any, path: str) -> tuple[str, str] | None:
 
 def _parse_row(item: dict[str, Any], fields: Sequence[FieldSpec], prefix: str, allowed: frozenset[str] | None) -> dict[str, Any]:
     row = {spec.name: _check(item, spec, prefix + spec.name) for spec in fields}
-    if allowed is not None and (unknown := item.keys() - allowed):
-        names = sorted(unknown)
-        raise RequestError(
-            422, prefix + names[0], f"unknown field{'s' if len(names) > 1 else ''} {', '.join(prefix + n for n in names)}: this model takes "
-            f"{', '.join(sorted(allowed))} (a spec with unknown_request_fields='ignore' drops others)",
-        )
+    if allowed is not None:
+        refuse_unknown(item, allowed, prefix=prefix, taker="this model", hint=" (a spec with unknown_request_fields='ignore' drops others)")
     request_id = item.get(REQUEST_ID)
     if request_id is None:
         request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
