@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mlops_assets.profile import Profile, load_profile
 from mlops_assets.project import landed_range, project_model, project_sources, replay_tables, run_pipeline, say
+from mlops_assets.serving.prediction_log import FSYNC_POLICIES
 from mlops_assets.serving.request import MAX_BATCH_ROWS, MAX_BODY_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +78,7 @@ def cmd_serve(args: argparse.Namespace, profile: Profile) -> None:
 
     models = [project_model(profile, name) for name in args.model] if args.model else list(project_models(profile))
     app = create_app(
-        [model_endpoint(profile, spec) for spec in models],
+        [model_endpoint(profile, spec, log_fsync=args.log_fsync) for spec in models],
         admin_token=profile.admin_token,
         max_body_bytes=args.max_body_bytes,
         max_batch_rows=args.max_batch_rows,
@@ -183,6 +184,9 @@ def main(argv: list[str] | None = None) -> None:
                      help=f"refuse larger request bodies with 413 (default {MAX_BODY_BYTES})")  # fmt: skip
     srv.add_argument("--max-batch-rows", type=positive_int, default=MAX_BATCH_ROWS,
                      help=f"refuse batches of more rows with 413 (default {MAX_BATCH_ROWS})")  # fmt: skip
+    srv.add_argument("--log-fsync", choices=FSYNC_POLICIES, default="interval",
+                     help="when the prediction log reaches the disk: interval (each flush, default), always (each prediction), never; "
+                          "a killed server loses no answered prediction with any of them")  # fmt: skip
     srv.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="the whole story, headless: replay, train, gate, deploy, serve")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import urllib.error
 import urllib.request
@@ -11,6 +12,9 @@ from pathlib import Path
 import dagster as dg
 
 from mlops_assets.errors import MlopsError
+from mlops_assets.serving.server import process_start
+
+logger = logging.getLogger(__name__)
 
 
 def server_state_file(serving_root: Path, model: str) -> Path:
@@ -21,12 +25,17 @@ def prediction_log_folder(serving_root: Path, model: str) -> Path:
     return serving_root / model / "prediction_log"
 
 
-def _alive(pid: int) -> bool:
+def _alive(state: dict) -> bool:
+    """Whether the server that wrote ``state`` still runs: its pid is alive and, where known, started when it did."""
+    pid = int(state["pid"])
     try:
         os.kill(pid, 0)
-    except OSError:
+    except ProcessLookupError:
         return False
-    return True
+    except PermissionError:  # alive, another user's: certainly not our server unless its start time says so
+        pass
+    started = state.get("pid_started")
+    return started is None or process_start(pid) in (None, started)
 
 
 class EndpointResource(dg.ConfigurableResource):
@@ -37,12 +46,19 @@ class EndpointResource(dg.ConfigurableResource):
     timeout_s: float = 30.0
 
     def running(self, model: str) -> dict | None:
-        """The server's state (url, pid) if one is running for this model."""
+        """The server's state (url, pid) if one is running for this model; a stale state file is removed."""
         path = server_state_file(Path(self.serving_root), model)
-        if not path.exists():
+        try:
+            state = json.loads(path.read_text())
+        except FileNotFoundError:
             return None
-        state = json.loads(path.read_text())
-        return state if _alive(int(state["pid"])) else None
+        except ValueError:  # cut short: the server died while writing it (atomic_write makes that unlikely)
+            state = {"pid": -1}
+        if _alive(state):
+            return state
+        path.unlink(missing_ok=True)
+        logger.warning("removed %s: the %s server it names (pid %s) is gone", path, model, state.get("pid"))
+        return None
 
     def _call(self, url: str, *, body: dict | None = None, method: str | None = None) -> dict:
         data = None if body is None else json.dumps(body).encode()

@@ -14,7 +14,7 @@ TIMESTAMPS = (Column("event_timestamp", "timestamp"), Column("created_timestamp"
 
 APPLICATION_COLUMNS = (
     Column("loan_id", "int", unique=True, description="one loan application"),
-    Column("dob_ssn", "str", max_length=13, description="the applicant: date of birth and SSN suffix (YYYYMMDD_NNNN)"),
+    Column("dob_ssn", "str", max_length=13, personal=True, description="the applicant: date of birth and SSN suffix (YYYYMMDD_NNNN)"),
     Column("zipcode", "int"),
     Column("person_age", "int", minimum=18, maximum=100),
     Column("person_income", "int", minimum=0, maximum=10_000_000, strict_min=True),

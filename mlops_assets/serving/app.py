@@ -33,7 +33,7 @@ from mlops_assets.errors import ModelNotFoundError
 from mlops_assets.serving.contract import FieldSpec, Scorer, ScorerLoader, UnknownEntityError
 from mlops_assets.serving.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mlops_assets.serving.metrics import ServingMetrics
-from mlops_assets.serving.prediction_log import PredictionLogWriter
+from mlops_assets.serving.prediction_log import Fsync, PredictionLogWriter
 from mlops_assets.serving.request import MAX_BATCH_ROWS, MAX_BODY_BYTES, REQUEST_ID, RequestError, parse_rows, refuse_unknown
 from mlops_assets.serving.routing import Groups, Routing, incompatibility, score_groups
 
@@ -66,6 +66,7 @@ class ModelEndpoint:
     log_folder: Path
     sticky_keys: tuple[str, ...] = ()
     reject_unknown: bool = True  # a request field the model does not take is a 422 (ModelSpec.unknown_request_fields)
+    log_fsync: Fsync = "interval"  # when the prediction log reaches the disk (``prediction_log``): a killed process loses none either way
 
 
 class _Model:
@@ -77,6 +78,7 @@ class _Model:
         self.log_folder = Path(endpoint.log_folder)
         self.sticky_keys = tuple(endpoint.sticky_keys)
         self.reject_unknown = endpoint.reject_unknown
+        self.log_fsync = endpoint.log_fsync
         self.routing: Routing | None = None
         self.load_error = "the server has not started"
         self.log: PredictionLogWriter | None = None  # opened by the lifespan startup, closed at shutdown
@@ -238,7 +240,7 @@ class PredictionApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 for model in self._models:
-                    model.log = PredictionLogWriter(model.log_folder)
+                    model.log = PredictionLogWriter(model.log_folder, fsync=model.log_fsync)
                     model.shadow_pool = ThreadPoolExecutor(SHADOW_THREADS, thread_name_prefix=f"shadow-{model.name}")
                 await asyncio.gather(*(self._load_at_startup(model) for model in self._models))
                 await send({"type": "lifespan.startup.complete"})
@@ -322,26 +324,25 @@ class PredictionApp:
         doc["model_name"] = model.name
         doc["model_version"] = label
         served = _Served(model, routing, groups, scope["path"], ids, rows, scores, versions, latency_ms)
-        return _Reply(200, orjson.dumps(doc), label, after=functools.partial(self._record, served, log))
+        records = self._records(served)
+        try:  # before the reply: a prediction the client receives is in the log even if this process is killed next
+            segment = log.write_ahead(records)
+        except Exception:
+            return self._error(internal_error("could not log the prediction", f"{model.name}: prediction log write-ahead failed"), label)
+        return _Reply(200, orjson.dumps(doc), label, after=functools.partial(self._record, served, records, log, segment))
 
-    async def _record(self, served: _Served, log: PredictionLogWriter) -> None:
-        """Count and log a served request once its answer has left: none of this delays the client.
-
-        With a shadow, the records are logged once the shadow has scored too, so one record holds both scores.
-        """
-        model = served.model
-        for scorer, idx in served.groups:
-            self.metrics.count_predictions(model.name, scorer.version, len(served.rows) if idx is None else len(idx))
+    def _records(self, served: _Served) -> list[dict[str, Any]]:
+        """The log records of a served request, personal fields hashed; the shadow's score is filled in after the reply."""
+        model, shadow, hide = served.model, served.routing.shadow, served.routing.hide_personal
         ts = datetime.now(UTC)
-        shadow = served.routing.shadow
-        records = [
+        return [
             {
                 "request_id": request_id,
                 "ts": ts,
                 "model_name": model.name,
                 "model_version": version,
                 "route": served.route,
-                "inputs": orjson.dumps(row).decode(),
+                "inputs": orjson.dumps(hide(row)).decode(),
                 "score": score,
                 "latency_ms": served.latency_ms,
                 "shadow_version": None if shadow is None else shadow.version,
@@ -349,10 +350,19 @@ class PredictionApp:
             }
             for request_id, row, score, version in zip(served.ids, served.rows, served.scores, served.versions)
         ]
-        if shadow is not None:
-            await self._shadow(model, shadow, served.rows, records)
-        for record in records:
-            log.append(record)
+
+    async def _record(self, served: _Served, records: list[dict[str, Any]], log: PredictionLogWriter, segment: Any) -> None:
+        """Count a served request and queue its records for parquet once its answer has left.
+
+        With a shadow, the records are queued once the shadow has scored too, so one record
+        holds both scores (the write-ahead copy, made before the reply, has the champion's only).
+        """
+        model = served.model
+        for scorer, idx in served.groups:
+            self.metrics.count_predictions(model.name, scorer.version, len(served.rows) if idx is None else len(idx))
+        if served.routing.shadow is not None:
+            await self._shadow(model, served.routing.shadow, served.rows, records)
+        log.queue(records, segment)
 
     async def _shadow(self, model: _Model, shadow: Scorer, rows: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
         """Score the rows with the shadow and put its scores in the records, unless it is too far behind."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlops_assets.serving.contract import FieldSpec, Scorer
+from mlops_assets.serving.personal import PersonalHasher
 
 BUCKETS = 10_000  # basis points, so a percent may have two decimals
 
@@ -50,10 +51,12 @@ class Routing:
     percent: float = 0.0
     shadow: Scorer | None = None
     sticky_keys: tuple[str, ...] = field(init=False)  # the configured keys the champion reads; empty: request_id
+    hide_personal: PersonalHasher = field(init=False)  # what the prediction log stores of a row
 
     def __post_init__(self) -> None:
         names = {spec.name for spec in self.champion.fields}
         object.__setattr__(self, "sticky_keys", tuple(k for k in self.configured_keys if k in names))
+        object.__setattr__(self, "hide_personal", PersonalHasher(spec.name for spec in self.champion.fields if spec.personal))
 
     def pick(self, row: dict[str, Any], request_id: str) -> Scorer:
         """The scorer for one validated row: the canary for its share of callers, else the champion."""

@@ -15,6 +15,7 @@ from mlops_assets.features.online import OnlineFeatureReader
 from mlops_assets.profile import Profile
 from mlops_assets.serving.app import ModelEndpoint
 from mlops_assets.serving.contract import FieldSpec, ScorerLoader
+from mlops_assets.serving.prediction_log import Fsync
 from mlops_assets.training.native_model import NativeModel
 from mlops_assets.specs.model import ModelSpec
 from mlops_assets.specs.source import SourceSpec
@@ -38,6 +39,7 @@ def field_specs(source: SourceSpec, names: list[str]) -> tuple[FieldSpec, ...]:
         fields.append(FieldSpec(
             name, column.kind, minimum=column.minimum, maximum=column.maximum, exclusive_minimum=column.strict_min,
             choices=tuple(column.allowed) if column.allowed else None, nullable=column.nullable, max_length=column.max_length,
+            personal=column.personal,
         ))  # fmt: skip
     return tuple(fields)
 
@@ -89,9 +91,9 @@ def scorer_loader(profile: Profile, spec: ModelSpec) -> ScorerLoader:
     return load
 
 
-def model_endpoint(profile: Profile, spec: ModelSpec) -> ModelEndpoint:
+def model_endpoint(profile: Profile, spec: ModelSpec, *, log_fsync: Fsync = "interval") -> ModelEndpoint:
     """What the server needs to answer for ``spec``: its loader, prediction log folder and sticky keys."""
     from resources.serving import prediction_log_folder
 
     return ModelEndpoint(spec.name, scorer_loader(profile, spec), prediction_log_folder(profile.serving_root, spec.name), spec.sticky_keys,
-                         reject_unknown=spec.unknown_request_fields == "reject")  # fmt: skip
+                         reject_unknown=spec.unknown_request_fields == "reject", log_fsync=log_fsync)  # fmt: skip

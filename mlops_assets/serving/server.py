@@ -110,6 +110,7 @@ def _write_state(path: Path, host: str, port: int, model: str) -> None:
 
     state = {
         "pid": os.getpid(),
+        "pid_started": process_start(os.getpid()),  # with the pid, names this process even after the pid is reused
         "host": host,
         "port": port,
         "server": f"http://{host}:{port}",
@@ -118,6 +119,19 @@ def _write_state(path: Path, host: str, port: int, model: str) -> None:
         "started_at": datetime.now(UTC).isoformat(),
     }
     atomic_write(path, json.dumps(state, indent=2).encode())
+
+
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started, in clock ticks since boot (Linux ``/proc``); None where unknown.
+
+    A pid is reused once its process is gone: a state file's pid that is alive may be some
+    other program. The pair (pid, start) is not reused.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the command name before it may hold spaces and parentheses
 
 
 class BackgroundServer:

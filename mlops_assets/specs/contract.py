@@ -37,7 +37,8 @@ class Column:
     ``kind`` is int, float, str or timestamp (`KINDS`: the lake stores each with one dtype).
     ``strict_min`` makes the lower bound exclusive; ``allowed`` lists every legal value of a
     categorical column; ``unique`` marks a key; ``nullable`` allows missing values;
-    ``max_length`` caps a str column's characters (a 100,000-character key is no key). The
+    ``max_length`` caps a str column's characters (a 100,000-character key is no key);
+    ``personal`` marks a key that identifies a person (the prediction log stores it hashed). The
     validation suite is derived from them, and the endpoint checks a request field of that
     name against the same bounds, values and nullability.
     """
@@ -52,6 +53,7 @@ class Column:
     unique: bool = False
     description: str = ""
     max_length: int | None = None
+    personal: bool = False
 
     def __post_init__(self) -> None:
         check_name("Column", self.name)

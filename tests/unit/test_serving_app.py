@@ -347,18 +347,18 @@ def test_log_writer_flushes_full_batches_early_and_everything_on_close(tmp_path:
         "latency_ms": 0.1,
     }  # no shadow fields: they are optional and read back as null
     for _ in range(10):
-        writer.append(record)
+        writer.append([record])
     deadline = time.monotonic() + 5
     while len(read_prediction_log(tmp_path)) < 10 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert len(read_prediction_log(tmp_path)) == 10  # written long before the 60 s timer
     for _ in range(3):
-        writer.append(record)
+        writer.append([record])
     writer.close()
     log = read_prediction_log(tmp_path)
     assert len(log) == 13 and log["shadow_score"].isna().all()
     with pytest.raises(RuntimeError, match="closed"):
-        writer.append(record)
+        writer.append([record])
 
 
 def test_log_writer_writes_one_file_per_wake_up_under_steady_appends(tmp_path: Path) -> None:
@@ -368,7 +368,7 @@ def test_log_writer_writes_one_file_per_wake_up_under_steady_appends(tmp_path: P
               "inputs": "{}", "score": 0.5, "latency_ms": 0.1}  # fmt: skip
     started, appended = time.monotonic(), 0
     while time.monotonic() - started < 1.0:  # a few thousand records, as requests arrive
-        writer.append(record)
+        writer.append([record])
         appended += 1
         time.sleep(0.0001)
     writer.close()
@@ -427,7 +427,7 @@ def test_serve_writes_the_state_file_and_removes_it_on_sigterm(tmp_path: Path) -
             assert time.monotonic() < deadline, "no state file"
             time.sleep(0.05)
         state = json.loads(state_file.read_text())
-        assert set(state) == {"pid", "host", "port", "server", "url", "model", "started_at"}
+        assert set(state) == {"pid", "pid_started", "host", "port", "server", "url", "model", "started_at"}
         assert state["pid"] == proc.pid and state["host"] == "127.0.0.1" and state["port"] > 0
         assert state["url"] == f"{state['server']}/models/one" and state["model"] == "one"
         with httpx.Client(base_url=state["url"], trust_env=False) as client:  # the model's routes, as the deployment asset calls them
