@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from mlops_assets.profile import Profile, load_profile
+from mlops_assets.profile import Profile, load_profile, redacted
 from mlops_assets.project import landed_range, project_model, project_sources, replay_tables, run_pipeline, say
 from mlops_assets.serving.prediction_log import FSYNC_POLICIES
 from mlops_assets.serving.request import MAX_BATCH_ROWS, MAX_BODY_BYTES
@@ -138,7 +138,7 @@ def cmd_ui(args: argparse.Namespace, profile: Profile) -> None:
     """The MLflow UI on this profile's tracking store and registry (the links in the Dagster UI point here)."""
     mlflow = str(Path(sys.executable).with_name("mlflow"))
     url = f"http://127.0.0.1:{args.port}"
-    say(f"MLflow UI on {url} (store {profile.mlflow_tracking_uri}); the first start migrates the store and takes a while; Ctrl-C stops it")
+    say(f"MLflow UI on {url} (store {redacted(profile.mlflow_tracking_uri)}); the first start migrates the store and takes a while; Ctrl-C stops it")
     if url != profile.mlflow_ui_url:
         say(f"the Dagster UI links to {profile.mlflow_ui_url}: set MLOPS_MLFLOW_UI={url} for `make dev` to link here")
     env = {**os.environ, **profile.environ(), "MLFLOW_DISABLE_TELEMETRY": "true"}

@@ -60,7 +60,7 @@ def stage_attributes(spec: ModelSpec, stage: str) -> dict[str, Any]:
     log = keys.model_key(spec.name, "prediction_log")
     table: dict[str, dict[str, Any]] = {
         "drift_report": {"automation_condition": follows(on=[spec.inputs])},
-        "live_performance": {"automation_condition": follows(on=[log, spec.source.key("labels")], needs=[log])},
+        "live_performance": {"automation_condition": follows(on=[log, spec.source.key("validated_labels")], needs=[log])},
         "deployed_endpoint": {"freshness_policy": ENDPOINT_FRESHNESS},
     }
     return table.get(stage, {})

@@ -74,7 +74,7 @@ def shared_definitions(profile: Profile, models: Sequence[ModelSpec]) -> dg.Defi
 def domain_selection(model: ModelSpec) -> dg.AssetSelection:
     """What the `pipeline` job materializes for one model: its source, the shared Feast assets and its delivery stages."""
     source = model.source
-    own = [source.key(stage) for stage in ("raw", "validated", "quarantined", "labels", "labelled")]
+    own = [source.key(stage) for stage in keys.SOURCE_STAGES if stage != "reference"]
     own += [table.key for table in source.feature_tables] + ([source.key("reference")] if source.reference_tables else [])
     return (
         dg.AssetSelection.assets(*own, keys.FEATURE_VIEWS, keys.ONLINE_FEATURES) | dg.AssetSelection.tag("mlops/model", model.name)

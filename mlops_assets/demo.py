@@ -23,7 +23,7 @@ from datetime import date, timedelta
 
 from mlops_assets.project import landed_range, project_sources, replay_tables, run_pipeline, say
 from mlops_assets.demo_story import Traffic, demo_policy, get, landed_requests, live_metric, post
-from mlops_assets.profile import Profile
+from mlops_assets.profile import Profile, redacted
 from mlops_assets.specs.model import ModelSpec
 from resources.serving import server_state_file
 
@@ -237,7 +237,7 @@ def run_demo(args: argparse.Namespace, profile: Profile) -> None:
         "\n" + "\n".join(lines) + f"""
 {story}
   registry         : alias 'champion' of each model; its history in the registered model's champion_history tag
-  MLflow           : {profile.mlflow_tracking_uri}  (artifacts {profile.mlflow_artifact_root}); `make mlflow` opens its UI
+  MLflow           : {redacted(profile.mlflow_tracking_uri)}  (artifacts {profile.mlflow_artifact_root}); `make mlflow` opens its UI
   prediction logs  : {profile.lake_root}/<model>/prediction_log/part.parquet
   Dagster UI       : make dev  → http://127.0.0.1:3000 (same instance: {profile.dagster_home}); runs are tagged mlops/trigger
 """,

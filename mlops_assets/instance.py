@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import os
 
 import dagster as dg
 
-from mlops_assets.profile import Profile
+from mlops_assets.profile import DAGSTER_STORAGE_VAR, Profile
 
 # Retrain runs carry it with the model's name (model_factory); the run queue starts one per value at a time.
 RETRAIN_QUEUE_TAG = "mlops/retrain"
@@ -25,11 +25,8 @@ def instance_config(profile: Profile) -> str:
     """dagster.yaml: telemetry and the first-visit modal off; one retrain per model at a time
     (runs the daemon, a schedule or the UI submit wait in the queue); Postgres storage in production."""
     lines = ["telemetry:", "  enabled: false", "nux:", "  enabled: false", *RUN_QUEUE]
-    if profile.dagster_pg_url:
-        # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3, whose server-side binding breaks
-        # dagster-postgres's `NOTIFY run_events, %(id)s` (measured); name the psycopg2 driver.
-        url = profile.dagster_pg_url.replace("postgresql://", "postgresql+psycopg2://", 1)
-        lines += ["storage:", "  postgres:", f"    postgres_url: {json.dumps(url)}"]
+    if profile.dagster_pg_url:  # the URL may hold a password: the file names the variable, every process has it (Profile.environ)
+        lines += ["storage:", "  postgres:", "    postgres_url:", f"      env: {DAGSTER_STORAGE_VAR}"]
     return "\n".join(lines) + "\n"
 
 
@@ -40,6 +37,8 @@ def ensure_instance(profile: Profile) -> dg.DagsterInstance:
 
         for url in profile.postgres_urls():
             ensure_database(url)
+    if profile.dagster_storage_url:
+        os.environ[DAGSTER_STORAGE_VAR] = profile.dagster_storage_url  # what dagster.yaml reads, in this process too
     home = profile.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"

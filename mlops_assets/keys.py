@@ -15,7 +15,7 @@ FEATURE_VIEWS = dg.AssetKey("feature_views")
 ONLINE_FEATURES = dg.AssetKey("online_features")
 """The feature views materialized to the online store: every deployed endpoint depends on it."""
 
-SOURCE_STAGES = ("raw", "validated", "quarantined", "labels", "labelled", "reference")
+SOURCE_STAGES = ("raw", "validated", "quarantined", "labels", "validated_labels", "quarantined_labels", "labelled", "reference")
 """The stages `source_key` names, so a mistyped stage fails instead of naming an asset nobody builds."""
 
 MODEL_STAGES = (
@@ -33,10 +33,12 @@ MODEL_STAGES = (
 
 
 def source_key(source: str, stage: str) -> dg.AssetKey:
-    """Key of one source stage: raw_<source>, validated_<source>, quarantined_<source>,
-    <source>_labels, labelled_<source> or <source>_reference."""
+    """Key of one source stage: raw_<source>, validated_<source>, quarantined_<source>, <source>_labels
+    (as landed), validated_<source>_labels, quarantined_<source>_labels, labelled_<source> or <source>_reference."""
     if stage not in SOURCE_STAGES:
         raise ValueError(f"unknown source stage {stage!r}; stages are {', '.join(SOURCE_STAGES)}")
+    if stage.endswith("_labels"):
+        return dg.AssetKey(f"{stage.removesuffix('_labels')}_{source}_labels")
     name = f"{source}_{stage}" if stage in ("labels", "reference") else f"{stage}_{source}"
     return dg.AssetKey(name)
 

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlops_assets.errors import ConfigurationError
 
@@ -28,6 +29,9 @@ CHECKOUT_FEATURE_REPO = CHECKOUT / "feature_repo"
 # Real datasets live beside the checkout (never inside it); MLOPS_DATA points elsewhere.
 CHECKOUT_DATA = CHECKOUT.parent / "shared" / "datasets"
 DEFAULT_MODELS = "domains:MODELS"
+ADMIN_TOKEN_VAR = "MLOPS_ADMIN_TOKEN"
+MLFLOW_DB_VAR = "MLOPS_MLFLOW_DB_URL"
+DAGSTER_STORAGE_VAR = "MLOPS_DAGSTER_STORAGE_URL"  # the Dagster database URL as dagster.yaml reads it (`{env: ...}`), driver named
 DEFAULT_MLFLOW_UI = "http://127.0.0.1:5000"
 
 
@@ -48,6 +52,15 @@ class Profile:
     feature_repo: Path
     models: str = DEFAULT_MODELS
     mlflow_ui_url: str = DEFAULT_MLFLOW_UI
+    in_environment: frozenset[str] = frozenset()  # secret-bearing variables this process has: resources read them there
+
+    def secret(self, var: str, value: str | None) -> Any:
+        """``dg.EnvVar(var)`` when this process has the variable, so the value never reaches the UI or run config; else the value."""
+        if var not in self.in_environment:
+            return value
+        import dagster as dg
+
+        return dg.EnvVar(var)
 
     @property
     def dagster_home(self) -> Path:
@@ -91,12 +104,30 @@ class Profile:
             "MLOPS_MLFLOW_UI": self.mlflow_ui_url,
         }
         if self.admin_token:
-            env["MLOPS_ADMIN_TOKEN"] = self.admin_token
+            env[ADMIN_TOKEN_VAR] = self.admin_token
+        if self.name == PRODUCTION:
+            env[MLFLOW_DB_VAR] = self.mlflow_tracking_uri
+        if self.dagster_pg_url:
+            env[DAGSTER_STORAGE_VAR] = self.dagster_storage_url
         return env
+
+    @property
+    def dagster_storage_url(self) -> str | None:
+        """The Dagster database with the psycopg2 driver named.
+
+        SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3, whose server-side binding breaks
+        dagster-postgres's `NOTIFY run_events, %(id)s` (measured).
+        """
+        return self.dagster_pg_url.replace("postgresql://", "postgresql+psycopg2://", 1) if self.dagster_pg_url else None
 
 
 def load_profile(env: Mapping[str, str] | None = None) -> Profile:
-    """Build the profile named by `MLOPS_PROFILE` (default embedded) under `MLOPS_HOME`."""
+    """Build the profile named by `MLOPS_PROFILE` (default embedded) under `MLOPS_HOME`.
+
+    Read from this process's environment (``env`` None), it notes which secret-bearing
+    variables are set here, so resources take them as ``dg.EnvVar`` (``Profile.secret``).
+    """
+    own = env is None
     env = os.environ if env is None else env
     name = env.get("MLOPS_PROFILE", EMBEDDED)
     if name not in PROFILES:
@@ -109,6 +140,7 @@ def load_profile(env: Mapping[str, str] | None = None) -> Profile:
         "feature_repo": Path(env.get("MLOPS_FEATURE_REPO", CHECKOUT_FEATURE_REPO)).expanduser().resolve(),
         "models": env.get("MLOPS_MODELS", DEFAULT_MODELS),
         "mlflow_ui_url": env.get("MLOPS_MLFLOW_UI", DEFAULT_MLFLOW_UI).rstrip("/"),
+        "in_environment": frozenset(v for v in (ADMIN_TOKEN_VAR, MLFLOW_DB_VAR) if own and env.get(v)),
     }
     if name == EMBEDDED:
         return Profile(
@@ -125,7 +157,7 @@ def load_profile(env: Mapping[str, str] | None = None) -> Profile:
     feast_db = env.get("MLOPS_FEAST_REGISTRY_URL", f"{server}/{PG_DATABASES['feast']}")
     return Profile(
         name=name,
-        mlflow_tracking_uri=env.get("MLOPS_MLFLOW_DB_URL", f"{server}/{PG_DATABASES['mlflow']}"),
+        mlflow_tracking_uri=env.get(MLFLOW_DB_VAR, f"{server}/{PG_DATABASES['mlflow']}"),
         mlflow_artifact_root=env.get("MLOPS_ARTIFACT_ROOT", (home / "mlartifacts").as_uri()),
         feast_registry=feast_db.replace("postgresql://", "postgresql+psycopg://", 1),
         feast_registry_type="sql",
@@ -135,9 +167,18 @@ def load_profile(env: Mapping[str, str] | None = None) -> Profile:
     )
 
 
+def redacted(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***``: for what people read (console, logs)."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+
+
 def _admin_token(env: Mapping[str, str]) -> str | None:
     """The admin bearer token, from the variable or from a file (for secrets mounted as files)."""
-    if token := env.get("MLOPS_ADMIN_TOKEN"):
+    if token := env.get(ADMIN_TOKEN_VAR):
         return token
     if path := env.get("MLOPS_ADMIN_TOKEN_FILE"):
         return Path(path).read_text().strip() or None

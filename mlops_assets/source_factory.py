@@ -1,7 +1,8 @@
 """`build_source_assets`: a `SourceSpec` in, that source's Dagster definitions out.
 
-raw_<source> → validated_<source> (+ quarantined_<source>, blocking GE check) → <source>_labels
-→ labelled_<source> → its feature tables; an ingest job, the sensor that launches it when
+raw_<source> → validated_<source> (+ quarantined_<source>, blocking GE check); <source>_labels →
+validated_<source>_labels (+ quarantined_<source>_labels, blocking GE check) → labelled_<source> →
+its feature tables; an ingest job, the sensor that launches it when
 landing files arrive, and a nightly schedule. No branch here knows a particular source.
 """
 
@@ -16,7 +17,7 @@ from mlops_assets.partitions import daily_partitions
 from mlops_assets.provenance import automatic_tags
 from mlops_assets.raw.assets import raw_events_asset, raw_labels_asset, reference_asset
 from mlops_assets.specs.source import SourceSpec
-from mlops_assets.validated.assets import validated_asset
+from mlops_assets.validated.assets import validated_asset, validated_labels_asset
 from mlops_assets.validated.events import labelled_asset
 from sensors.arrival import arrival_sensor
 
@@ -53,6 +54,7 @@ def build_source_assets(source: SourceSpec, partitions: dg.PartitionsDefinition 
         raw_events_asset(source, partitions),
         validated_asset(source, partitions),
         raw_labels_asset(source, partitions),
+        validated_labels_asset(source, partitions),
         labelled_asset(source),
         *dg.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=follows()),
                             [feature_table_asset(source, table) for table in source.feature_tables]),

@@ -83,6 +83,18 @@ class LakeResource(dg.ConfigurableResource):
             raise FileNotFoundError(f"{table} has no partitions under {self.path(table)}: materialize it first")
         return pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore")
 
+    def read_by_day(self, table: str, columns: list[str], exclude: Iterable[str] = ()) -> pd.DataFrame:
+        """``columns`` of every partition but ``exclude``, with the day each row is from (column ``_day``)."""
+        skip = set(exclude)
+        days = [d for d in self.partitions(table) if d not in skip]
+        if not days:
+            return pd.DataFrame({**{c: pd.Series(dtype=object) for c in columns}, "_day": pd.Series(dtype=object)})
+        files = [str(day_folder(Path(self.root), table, d) / PART_FILE) for d in days]
+        frame = pl.scan_parquet(files, include_file_paths="_path", missing_columns="insert", extra_columns="ignore").select(
+            *columns, pl.col("_path").str.extract(r"date=([0-9-]+)").alias("_day")
+        )
+        return frame.collect().to_pandas()
+
     def write_table(self, frame: pd.DataFrame, *parts: str) -> Path:
         return atomic_write_parquet(frame, self.path(*parts))
 

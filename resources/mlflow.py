@@ -40,8 +40,12 @@ def ensure_experiment(tracking_uri: str, name: str, artifact_root: str) -> str:
     return client.create_experiment(name, artifact_location=f"{artifact_root.rstrip('/')}/{name}")
 
 
-def tracking_resource(tracking_uri: str, experiment: str, artifact_root: str) -> dg.ResourceDefinition:
-    """dagster-mlflow's `mlflow_tracking`, after making sure the experiment stores artifacts where we want."""
+def tracking_resource(tracking_uri: str, experiment: str, artifact_root: str, *, env_var: str | None = None) -> dg.ResourceDefinition:
+    """dagster-mlflow's `mlflow_tracking`, after making sure the experiment stores artifacts where we want.
+
+    With ``env_var`` (the variable holding ``tracking_uri`` in this process) its config names
+    the variable, so a database password in the URL never shows in the UI or run config.
+    """
     from dagster_mlflow import mlflow_tracking
 
     @dg.resource(config_schema=mlflow_tracking.config_schema, description=mlflow_tracking.description)
@@ -49,7 +53,8 @@ def tracking_resource(tracking_uri: str, experiment: str, artifact_root: str) ->
         ensure_experiment(tracking_uri, experiment, artifact_root)
         return mlflow_tracking.resource_fn(init_context)
 
-    return mlflow_run.configured({"experiment_name": experiment, "mlflow_tracking_uri": tracking_uri})
+    uri: Any = {"env": env_var} if env_var else tracking_uri
+    return mlflow_run.configured({"experiment_name": experiment, "mlflow_tracking_uri": uri})
 
 
 def run_url(ui_url: str, experiment_id: str, run_id: str) -> str:
@@ -105,7 +110,7 @@ class RegistryResource(dg.ConfigurableResource):
         try:
             return self.client().get_model_version(model, version)
         except MlflowException as exc:
-            raise ModelNotFoundError(f"model {model!r} has no version {version} in {self.tracking_uri}") from exc
+            raise ModelNotFoundError(f"model {model!r} has no version {version} in the registry") from exc
 
     def tag_version(self, model: str, version: str, tags: dict[str, Any]) -> None:
         client = self.client()

@@ -69,6 +69,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(line)
     if not_run:
         terminalreporter.write_line(f"{len(not_run)} test(s) of real-data facts did not run (their reasons are listed above)")
+    passed = [report.nodeid for report in terminalreporter.stats.get("passed", []) if report.when == "call"]
+    files = sum("reliability/test_bad_files.py::" in nodeid for nodeid in passed)
+    if files or any("reliability/test_bad_requests.py::" in nodeid for nodeid in passed):
+        from tests.reliability.test_bad_requests import CASES
+
+        requests = len(CASES) if any("reliability/test_bad_requests.py::" in nodeid for nodeid in passed) else 0
+        terminalreporter.write_sep("=", "reliability")
+        terminalreporter.write_line(f"tried {files} kinds of bad landing and label file and {requests} kinds of bad request; each got its expected outcome")
 
 
 def replay_tables(source: Any) -> Any:

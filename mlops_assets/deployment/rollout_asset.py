@@ -32,7 +32,7 @@ def running_challenger(state: dict[str, Any] | None) -> tuple[str, str] | None:
 def rollout_decision_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         **spec.asset_attributes("rollout_decision", GROUP),
-        deps=[keys.model_key(spec.name, "prediction_log"), spec.source.key("labels")],
+        deps=[keys.model_key(spec.name, "prediction_log"), spec.source.key("validated_labels")],
         kinds={"mlflow"},
         description=(
             f"The {spec.name} shadow or canary vs the champion on logged traffic with known outcomes: "

@@ -99,7 +99,7 @@ def drift_report_asset(spec: ModelSpec, partitions: dg.PartitionsDefinition) -> 
 
 def outcomes(lake: LakeResource, spec: ModelSpec) -> pl.DataFrame:
     """Every known outcome keyed like the prediction log (request_id = the id column as text); the latest label wins."""
-    table, labelled_at = spec.source.key("labels").path[-1], spec.source.labels.time_column
+    table, labelled_at = spec.source.key("validated_labels").path[-1], spec.source.labels.time_column
     if not lake.partitions(table):
         return pl.DataFrame(schema={"request_id": pl.String, spec.label: pl.Int64, labelled_at: pl.Datetime("us", "UTC")})
     return (
@@ -111,7 +111,7 @@ def outcomes(lake: LakeResource, spec: ModelSpec) -> pl.DataFrame:
 def live_performance_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         **spec.asset_attributes("live_performance", GROUP),
-        deps=[keys.model_key(spec.name, "prediction_log"), spec.source.key("labels"), spec.inputs],
+        deps=[keys.model_key(spec.name, "prediction_log"), spec.source.key("validated_labels"), spec.inputs],
         kinds={"polars", "parquet"},
         description=f"Served {spec.name} predictions joined with outcomes as they arrive: AUC, log loss, calibration per event day.",
     )
@@ -120,7 +120,7 @@ def live_performance_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         log_path = lake.path(spec.name, "prediction_log", "part.parquet")
         log = pl.read_parquet(log_path, columns=["request_id", "ts", "model_version", "score"]) if log_path.exists() else None
         # an empty log (nothing served yet) has untyped columns that no join accepts
-        if log is None or not log.height or not lake.partitions(spec.source.key("labels").path[-1]):
+        if log is None or not log.height or not lake.partitions(spec.source.key("validated_labels").path[-1]):
             return dg.MaterializeResult(metadata={"status": dg.MetadataValue.text("no predictions or labels yet")})
         log = log.sort("ts").unique("request_id", keep="last")
         labels = outcomes(lake, spec)

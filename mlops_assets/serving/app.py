@@ -257,9 +257,15 @@ class PredictionApp:
         """Load the champion; a failure leaves the model up but not ready, so /ready can say why."""
         try:
             scorer = await asyncio.to_thread(model.loader, None)
-        except Exception as exc:
-            model.load_error = f"could not load the champion of {model.name}: {type(exc).__name__}: {exc}"
+        except (ModelNotFoundError, LookupError) as exc:  # our own words (no champion yet): safe and useful to say
+            model.load_error = f"could not load the champion of {model.name}: {exc}"
             logger.error("%s; its /predict answers 503 until POST /admin/reload succeeds", model.load_error)
+            return
+        except Exception:  # anything else may hold paths, URLs or secrets: an error id, the traceback in the log
+            error_id = uuid.uuid4().hex[:12]
+            model.load_error = f"could not load the champion of {model.name} (error id {error_id}; the server's log has the details)"
+            logger.exception("could not load the champion of %s [error id %s]; its /predict answers 503 until POST /admin/reload succeeds",
+                             model.name, error_id)  # fmt: skip
             return
         self._install(model, scorer)
 

@@ -40,6 +40,9 @@ class RequestError(Exception):
         self.message = message
 
 
+BATCH_KEYS = frozenset({"rows"})
+
+
 def parse_rows(
     body: bytes, fields: Sequence[FieldSpec], *, batch: bool, max_rows: int, reject_unknown: bool = True
 ) -> list[dict[str, Any]]:
@@ -60,6 +63,7 @@ def parse_rows(
     allowed = frozenset(spec.name for spec in fields) | {REQUEST_ID} if reject_unknown else None
     if not batch:
         return [_parse_row(doc, fields, "", allowed)]
+    refuse_unknown(doc, BATCH_KEYS, taker="a batch body", hint=' ({"rows": [...]})')
     items = doc.get("rows")
     if not isinstance(items, list):
         raise RequestError(422, "rows", f'"rows" must be a list of row objects, got {_json_type(items)}')
@@ -91,9 +95,11 @@ class _NonFinite(str):
 
 def _refuse_non_finite(body: bytes) -> None:
     """NaN and Infinity are not JSON; orjson refuses them without saying where: name the field."""
+    if b"NaN" not in body and b"Infinity" not in body:
+        return
     try:
         doc = json.loads(body, parse_constant=_NonFinite)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's parser goes (orjson stops at 1024)
         return  # invalid for another reason: the caller says so
     where = _non_finite_path(doc, "")
     if where is not None:

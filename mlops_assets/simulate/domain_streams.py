@@ -34,9 +34,6 @@ from mlops_assets.specs.model import ModelSpec
 from resources import resources_for
 from resources.feast import feature_columns
 
-SOURCE_STAGES = ("raw", "validated", "quarantined", "labels", "labelled")
-
-
 def domain_tables(spec: ModelSpec, data_root: Path, *, seed: int = 0) -> tuple[ReplayTables, str]:
     """The source's real dataset when its folder is under ``data_root``, else its seeded generator; and which it was."""
     sample = spec.source.sample_data
@@ -64,7 +61,7 @@ def domain_streams(specs: Sequence[ModelSpec], data_root: Path, *, days: int | N
             write_landing(spec.source, tables, profile.landing_root, start=start, days=(last - start).days + 1)
             say(f"{spec.name}: {data}; landed {start} .. {last}; running its ingest and feature assets")
             source = spec.source
-            assets = [source.key(stage) for stage in SOURCE_STAGES] + feast_inputs(source) + [keys.FEATURE_VIEWS]
+            assets = [source.key(stage) for stage in keys.SOURCE_STAGES if stage != "reference"] + feast_inputs(source) + [keys.FEATURE_VIEWS]
             result = run_job(defs, instance, PIPELINE_JOB, days=(start.isoformat(), last.isoformat()), trigger="ct-benchmark", assets=assets)
             if not result.success:
                 raise DataError(f"{spec.name}: the ingest run failed:\n{failure_summary(result)}")

@@ -173,7 +173,7 @@ class SourceSpec:
         return {self.id_column: self.column(self.id_column).dtype, self.labels.column: "int64", self.labels.time_column: "datetime64[us, UTC]"}
 
     def key(self, stage: str) -> dg.AssetKey:
-        """This source's asset key for a stage (raw, validated, quarantined, labels, labelled, reference)."""
+        """This source's asset key for a stage (``keys.SOURCE_STAGES``: raw, validated, quarantined, labels, validated_labels, ...)."""
         return keys.source_key(self.name, stage)
 
     @property

@@ -10,14 +10,14 @@ GROUP = "validated"
 
 
 def labelled_asset(source: SourceSpec) -> dg.AssetsDefinition:
-    key, valid, labels = source.key("labelled"), source.key("validated"), source.key("labels")
+    key, valid, labels = source.key("labelled"), source.key("validated"), source.key("validated_labels")
     label, labelled_at, id_column, event_time = source.labels.column, source.labels.time_column, source.id_column, source.event_time
 
     @dg.asset(key=key, deps=[valid, labels], group_name=GROUP, kinds={"polars", "parquet"}, owners=list(source.owners),
               tags={"mlops/source": source.name},
               description=f"{source.name}: one row per event whose outcome ({label}) is known, in time order: the training population.")  # fmt: skip
     def labelled_events(lake: LakeResource) -> dg.MaterializeResult:
-        """An event relabelled later keeps its most recent label; events still waiting for an outcome are counted, not guessed."""
+        """Validated labels only (a flip waits in quarantine for a person); events still waiting for an outcome are counted, not guessed."""
         if not lake.partitions(valid.path[-1]) or not lake.partitions(labels.path[-1]):
             frame = empty_frame({**source.dtypes, label: "int64", labelled_at: "datetime64[us, UTC]"})
             lake.write_table(frame, *key.path, "part.parquet")

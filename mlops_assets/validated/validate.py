@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from mlops_assets.specs.source import SourceSpec
+from mlops_assets.specs.contract import Column
 from mlops_assets.validated.expectations import UNIQUE, Rule, expectation_suite, rules_for
 from mlops_assets.validated.types import LOSSLESS, check_types
 
@@ -28,6 +28,23 @@ REASON = "_reason"
 EXPECTATION = "_expectation"
 BATCH_RULE = "max_reject_fraction"
 DAY = "_day"  # which day a row of several stacked days came from
+
+RowReasons = dict[int, list[tuple[str, str]]]
+"""Position of a row in its day's frame -> (rule name, reason) for each rule outside the suite it breaks."""
+RowRules = Callable[[str, pd.DataFrame], RowReasons]
+"""(day, the day's frame as landed) -> the rows that break rules needing more than the row (time, history, other tables)."""
+
+
+class Table(Protocol):
+    """What is validated: a source's events (``SourceSpec``) or its labels (``validated.labels.LabelTable``)."""
+
+    name: str
+    columns: tuple[Column, ...]
+    max_reject_fraction: float
+
+    @property
+    def dtypes(self) -> dict[str, str]: ...
+
 
 _RESULT_FORMAT = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
 _RUN_LOCK = threading.Lock()  # the cached GE context is shared by threads
@@ -100,7 +117,7 @@ class ValidationOutcome:
         )
 
 
-def validate_batch(df: pd.DataFrame, source: SourceSpec, max_reject_fraction: float | None = None) -> ValidationOutcome:
+def validate_batch(df: pd.DataFrame, source: Table, max_reject_fraction: float | None = None) -> ValidationOutcome:
     """Split `df` into valid and quarantined rows by `source`'s contract.
 
     The batch passes if every required column is present and checkable and at most
@@ -111,7 +128,7 @@ def validate_batch(df: pd.DataFrame, source: SourceSpec, max_reject_fraction: fl
 
 
 def validate_days(
-    frames: Mapping[str, pd.DataFrame], source: SourceSpec, max_reject_fraction: float | None = None
+    frames: Mapping[str, pd.DataFrame], source: Table, max_reject_fraction: float | None = None, row_rules: RowRules | None = None
 ) -> dict[str, ValidationOutcome]:
     """`validate_batch` for each day, with one Great Expectations run for all the days whose columns follow the contract.
 
@@ -120,14 +137,18 @@ def validate_days(
     day) and each day gets its own verdict, exactly as if it had been judged alone (a test holds
     the two equal). A day whose columns or dtypes differ from the contract is judged alone:
     that is where schema breaks show.
+
+    ``row_rules`` are called once per day, in day order, before the suite runs: a row they
+    name is quarantined with their reason, and counts towards the day's reject fraction.
     """
     limit = source.max_reject_fraction if max_reject_fraction is None else max_reject_fraction
     rules, contract = rules_for(source.columns), source.dtypes
+    extra = {day: row_rules(day, frames[day].reset_index(drop=True)) if row_rules else {} for day in sorted(frames)}
     together = {day: frame for day, frame in frames.items() if len(frame) and _follows(frame, contract)}
-    outcomes = _validate_together(together, source, rules, contract, limit) if len(together) > 1 else {}
+    outcomes = _validate_together(together, source, rules, contract, limit, extra) if len(together) > 1 else {}
     for day, frame in frames.items():
         if day not in outcomes:
-            outcomes[day] = _validate_alone(frame, source, rules, contract, limit)
+            outcomes[day] = _validate_alone(frame, source, rules, contract, limit, extra[day])
     return {day: outcomes[day] for day in frames}
 
 
@@ -136,7 +157,9 @@ def _follows(frame: pd.DataFrame, contract: dict[str, str]) -> bool:
     return all(name in frame.columns and str(frame[name].dtype) == dtype for name, dtype in contract.items())
 
 
-def _validate_alone(df: pd.DataFrame, source: SourceSpec, rules: tuple[Rule, ...], contract: dict[str, str], limit: float) -> ValidationOutcome:
+def _validate_alone(
+    df: pd.DataFrame, source: Table, rules: tuple[Rule, ...], contract: dict[str, str], limit: float, extra: RowReasons
+) -> ValidationOutcome:
     frame = df.reset_index(drop=True)  # GE reports positions; the caller's index may repeat
     if frame.empty and set(contract) <= set(frame.columns):  # a day without events: nothing for GE to judge
         return _verdict(df, [], [], (), (), [], rules, contract, limit)
@@ -165,17 +188,16 @@ def _validate_alone(df: pd.DataFrame, source: SourceSpec, rules: tuple[Rule, ...
             continue
         _note(rule, frame, result.result["unexpected_index_list"], reasons, failed_by)
         outcomes.append(ExpectationOutcome(rule.name, rule.column, bool(result.success), int(result.result["unexpected_count"])))
-    for pos, broken in types.row_reasons.items():
-        for name, reason in broken:
-            reasons[pos].append(reason)
-            failed_by[pos].append(name)
+    _add(types.row_reasons, reasons, failed_by)
+    _add(extra, reasons, failed_by)
     schema_rules += [LOSSLESS] if types.problems else []
     problems = _schema_problems(missing, unreadable, contract) + types.problems
     return _verdict(df, reasons, failed_by, tuple(outcomes), problems, schema_rules, rules, contract, limit, types.casts)
 
 
 def _validate_together(
-    frames: Mapping[str, pd.DataFrame], source: SourceSpec, rules: tuple[Rule, ...], contract: dict[str, str], limit: float
+    frames: Mapping[str, pd.DataFrame], source: Table, rules: tuple[Rule, ...], contract: dict[str, str], limit: float,
+    extra: Mapping[str, RowReasons],
 ) -> dict[str, ValidationOutcome]:
     """One GE run over the days stacked; each day's verdict from its own rows. Empty if GE could not check a rule."""
     frame = pd.concat([f.reset_index(drop=True) for f in frames.values()], ignore_index=True)
@@ -200,8 +222,16 @@ def _validate_together(
             mine = mine[(mine >= start) & (mine < stop)] - start
             _note(rule, day_frame, mine.tolist(), reasons, failed_by)
             expectations.append(ExpectationOutcome(rule.name, rule.column, len(mine) == 0, len(mine)))
+        _add(extra[day], reasons, failed_by)
         outcomes[day] = _verdict(df, reasons, failed_by, tuple(expectations), (), [], rules, contract, limit)
     return outcomes
+
+
+def _add(row_reasons: RowReasons, reasons: list[list[str]], failed_by: list[list[str]]) -> None:
+    for pos, broken in row_reasons.items():
+        for name, reason in broken:
+            reasons[pos].append(reason)
+            failed_by[pos].append(name)
 
 
 def _note(rule: Rule, frame: pd.DataFrame, positions: list[int], reasons: list[list[str]], failed_by: list[list[str]]) -> None:
@@ -224,10 +254,15 @@ def _verdict(
     max_reject_fraction: float,
     casts: tuple[str, ...] = (),
 ) -> ValidationOutcome:
-    """The batch verdict from each row's reasons: a schema break or too many bad rows quarantines every row."""
+    """The batch verdict from each row's reasons: a schema break or too many bad rows quarantines every row.
+
+    Rows broken only by a key's uniqueness are settled first (``_settle_duplicates``) and do
+    not count towards the reject fraction: a repeated key says nothing of the other rows.
+    """
     n = len(df)
     schema_ok = not problems
-    failed = sum(1 for r in reasons if r)
+    duplicates_only = _settle_duplicates(df, reasons, failed_by, rules, contract) if schema_ok else set()
+    failed = sum(1 for pos, r in enumerate(reasons) if r and pos not in duplicates_only)
     reject_fraction = (failed if schema_ok else n) / n if n else 0.0
     passed = schema_ok and reject_fraction <= max_reject_fraction
     if not schema_ok:
@@ -261,6 +296,44 @@ def _verdict(
         schema_problems=problems,
         casts=casts,
     )
+
+
+def _settle_duplicates(
+    df: pd.DataFrame, reasons: list[list[str]], failed_by: list[list[str]], rules: tuple[Rule, ...], contract: dict[str, str]
+) -> set[int]:
+    """Rows whose only fault is a repeated key: exact copies keep their first row, conflicting copies keep none.
+
+    The suite flags every copy of a repeated key. Copies that agree on every contract column
+    are one record landed twice: the first is valid, the others are quarantined as copies.
+    Copies that disagree cannot be told apart: all are quarantined, naming the columns that
+    differ, for a person to decide. Returns the positions of rows still quarantined for this alone.
+    """
+    unique = {rule.name: rule.column for rule in rules if rule.expectation == UNIQUE}
+    only = {pos for pos in range(len(df)) if failed_by[pos] and set(failed_by[pos]) <= set(unique)}
+    if not only:
+        return set()
+    frame = df.reset_index(drop=True)
+    columns = [c for c in contract if c in frame.columns]
+    settled: set[int] = set()
+    for name, key in unique.items():
+        flagged = [pos for pos in range(len(df)) if name in failed_by[pos]]
+        for value, group in frame.iloc[flagged].groupby(key, sort=False, dropna=False):
+            differ = [c for c in columns if group[c].astype("string").nunique(dropna=False) > 1]
+            for k, pos in enumerate(group.index):
+                if pos not in only:
+                    continue  # quarantined for another reason as well: that stands
+                if not differ and k == 0:
+                    reasons[pos], failed_by[pos] = [], []
+                    continue
+                reasons[pos] = [f"{key}={_show_key(value)} landed {len(group)} times with different {', '.join(differ)}: "
+                                "none kept, a person must decide which is right" if differ
+                                else f"{key}={_show_key(value)}: an exact copy of an earlier row (that one is kept)"]  # fmt: skip
+                settled.add(pos)
+    return settled
+
+
+def _show_key(value: Any) -> str:
+    return repr(value.item() if hasattr(value, "item") else value)
 
 
 def _run(frame: pd.DataFrame, name: str, rules: tuple[Rule, ...]) -> dict[str, Any]:

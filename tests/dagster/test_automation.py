@@ -31,6 +31,8 @@ def land(pipeline: Pipeline, offset: int, *, bad: bool) -> str:
         frame["person_income"] = frame["person_income"].astype("float64")
         frame.loc[frame.index[:10], "person_income"] = None
     day = last + timedelta(days=offset)
+    for column in ("event_timestamp", "created_timestamp"):  # the events of a day happen on it
+        frame[column] += pd.Timedelta(days=offset)
     path = landing_path(pipeline.profile.landing_root, "applications", day)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(path, index=False)

@@ -60,13 +60,15 @@ def test_one_run_materializes_every_stage_of_both_domains(pipeline: Pipeline):
     done = {e.asset_key for e in pipeline.result.get_asset_materialization_events()}
     for spec in MODELS:
         source = spec.source
-        expected = {source.key("raw"), source.key("validated"), source.key("quarantined"), source.key("labels"), source.key("labelled"),
+        expected = {source.key("raw"), source.key("validated"), source.key("quarantined"), source.key("labels"), source.key("validated_labels"),
+                    source.key("quarantined_labels"), source.key("labelled"),
                     *(t.key for t in source.feature_tables), *(keys.model_key(spec.name, s) for s in STAGES)}  # fmt: skip
         assert expected <= done, expected - done
     assert {keys.FEATURE_VIEWS, keys.ONLINE_FEATURES} <= done
     checks = [e.event_specific_data for e in pipeline.result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     assert {c.check_name for c in checks} == {"applications_meet_expectations", "access_requests_meet_expectations", "online_matches_offline",
-                                              "landing_files_readable"}  # fmt: skip
+                                              "landing_files_readable", "applications_labels_meet_expectations",
+                                              "access_requests_labels_meet_expectations"}  # fmt: skip
     assert all(c.passed for c in checks)
 
 
@@ -211,10 +213,12 @@ def offline_as_of_now(pipeline: Pipeline, spec, rows: pd.DataFrame) -> pd.DataFr
     return model_inputs(store, spec, now).set_index(spec.id_column).loc[rows[spec.id_column]].reset_index()
 
 
-def bad_batch(pipeline: Pipeline, kind: str) -> pd.DataFrame:
+def bad_batch(pipeline: Pipeline, kind: str, offset: int) -> pd.DataFrame:
     last = pd.read_parquet(landing_path(pipeline.profile.landing_root, "applications", pipeline.landed["applications"].last_day))
     frame = last.head(40).copy()
     frame["loan_id"] = frame["loan_id"] + 1_000_000
+    for column in ("event_timestamp", "created_timestamp"):  # moved onto the day it lands under
+        frame[column] += pd.Timedelta(days=offset)
     if kind == "missing_column":
         return frame.drop(columns=["loan_int_rate"])
     frame["person_income"] = frame["person_income"].astype("float64")
@@ -230,7 +234,7 @@ def test_bad_batch_is_blocked_quarantined_and_the_champion_keeps_serving(pipelin
     client = registry(pipeline)
     before = str(client.champion("credit").version)
     day = pipeline.landed["applications"].last_day + pd.Timedelta(days=offset)
-    frame = bad_batch(pipeline, kind)
+    frame = bad_batch(pipeline, kind, offset)
     path = landing_path(pipeline.profile.landing_root, "applications", day)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(path, index=False)

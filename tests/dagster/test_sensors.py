@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -237,3 +238,65 @@ def test_weekly_schedule_asks_the_policy(pipeline: Pipeline, tmp_path):
     schedule = weekly_retrain_schedule(replace(under_test_policy(), policy=replace(POLICY, scheduled_retrain_age=timedelta(days=36500))))
     fresh = evaluate()  # the champion's 2021 data is not a century old: nothing to do
     assert not fresh.run_requests and "scheduled_retrain_age" in fresh.skip_message
+
+
+def land_days(tmp_path, *days: str, folder: str = "applications") -> None:
+    for day in days:
+        path = tmp_path / "landing" / folder / day
+        path.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({"loan_id": [len(day)]}).to_parquet(path / "part.parquet")
+
+
+def arrival_tick(pipeline: Pipeline, instance: dg.DagsterInstance, lake: LakeResource, cursor: str | None):
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"lake": lake}, definitions=pipeline.defs)
+    result = arrival_sensor(APPLICATIONS, "applications_ingest").evaluate_tick(context)
+    return result, result.cursor
+
+
+def ranges(result) -> list[tuple[str, str]]:
+    return [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"]) for r in result.run_requests]
+
+
+def test_a_folder_that_is_not_a_day_is_reported_and_loses_no_day(pipeline: Pipeline, tmp_path):
+    """Issue 16: a `date=latest` folder crashed `mlops tick`, and the next tick called its days seen."""
+    lake, instance = scratch_lake(tmp_path), dg.DagsterInstance.ephemeral()
+    land_days(tmp_path, "date=2021-03-01", "date=latest", "date=2021-3-2")
+    (tmp_path / "landing" / "applications" / "notes.txt").write_text("stray")
+    first, cursor = arrival_tick(pipeline, instance, lake, None)
+    assert ranges(first) == [("2021-03-01", "2021-03-01")]
+    again, cursor = arrival_tick(pipeline, instance, lake, cursor)
+    assert not again.run_requests
+    assert "left out applications/date=2021-3-2, applications/date=latest, applications/notes.txt" in again.skip_message
+    land_days(tmp_path, "date=2021-03-02")  # the files moved where they belong are ingested
+    third, _ = arrival_tick(pipeline, instance, lake, cursor)
+    assert ranges(third) == [("2021-03-02", "2021-03-02")]
+
+
+def test_a_failed_batch_is_retried_day_by_day_so_its_good_days_land(pipeline: Pipeline, tmp_path):
+    """Issue 16: after a batch failed on one bad day, only the fixed day was re-run; its good days never landed."""
+    from dagster._core.test_utils import create_run_for_test
+
+    lake, instance = scratch_lake(tmp_path), dg.DagsterInstance.ephemeral()
+    days = ("2021-03-01", "2021-03-02", "2021-03-03")
+    land_days(tmp_path, *(f"date={d}" for d in days))
+    first, cursor = arrival_tick(pipeline, instance, lake, None)
+    assert ranges(first) == [("2021-03-01", "2021-03-03")]
+    waiting, cursor = arrival_tick(pipeline, instance, lake, cursor)  # the batch has not run yet: nothing to retry
+    assert not waiting.run_requests
+
+    create_run_for_test(instance, status=dg.DagsterRunStatus.FAILURE, tags={"dagster/run_key": first.run_requests[0].run_key})
+    retry, cursor = arrival_tick(pipeline, instance, lake, cursor)
+    assert ranges(retry) == [(d, d) for d in days]
+    assert all("retry of" in r.tags["mlops/trigger"] for r in retry.run_requests)
+
+    for request in retry.run_requests:  # the bad day fails alone; the others land
+        bad = request.tags["dagster/asset_partition_range_start"] == "2021-03-02"
+        create_run_for_test(instance, status=dg.DagsterRunStatus.FAILURE if bad else dg.DagsterRunStatus.SUCCESS,
+                            tags={"dagster/run_key": request.run_key})  # fmt: skip
+    settled, cursor = arrival_tick(pipeline, instance, lake, cursor)
+    assert not settled.run_requests, "a day that fails alone waits for new files"
+    assert json.loads(cursor)["batches"] == {}
+
+    land_days(tmp_path, "date=2021-03-02")  # fixed and re-landed
+    fixed, _ = arrival_tick(pipeline, instance, lake, cursor)
+    assert ranges(fixed) == [("2021-03-02", "2021-03-02")]

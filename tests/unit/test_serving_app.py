@@ -198,7 +198,7 @@ BAD_INPUTS: list[tuple[str, bytes | dict[str, Any], int, str | None, tuple[str, 
     ("/predict", {**GOOD, "purpose": "boat"}, 422, "purpose", ("'car', 'home', 'education'", "'boat'")),
     ("/predict", {**GOOD, "request_id": 5}, 422, "request_id", ("string",)),
     ("/predict", {**GOOD, "customer_id": 5000}, 404, "customer_id", ("5000",)),
-    ("/predict/batch", {"row": [GOOD]}, 422, "rows", ("list",)),
+    ("/predict/batch", {"row": [GOOD]}, 422, "row", ("unknown field row",)),
     ("/predict/batch", {"rows": []}, 422, "rows", ("empty",)),
     ("/predict/batch", {"rows": [GOOD, 3]}, 422, "rows[1]", ("object",)),
     ("/predict/batch", {"rows": [GOOD, {**GOOD, "amount": "x"}]}, 422, "rows[1].amount", ("number",)),
@@ -291,6 +291,16 @@ def test_not_ready_when_the_champion_cannot_load_at_startup(tmp_path: Path) -> N
         assert response.json() == {"model_name": "credit", "model_version": "2", "previous": None}
         assert client.get("/ready").status_code == 200
         assert client.post("/predict", json=GOOD).status_code == 200
+
+
+def test_a_champion_that_fails_to_load_is_not_described_by_its_exception(tmp_path: Path, caplog) -> None:
+    """/ready is public: an exception's text (paths, URLs, secrets) stays in the server's log, under the id /ready gives."""
+    with running(tmp_path, loader=toy_loader(champion="3")) as (client, _):
+        ready = client.get("/ready")
+        assert_error(ready, 503, None, "could not load the champion of credit (error id ")
+        assert "corrupt" not in ready.text and "RuntimeError" not in ready.text
+        error_id = ready.json()["error"]["message"].split("error id ")[1][:12]
+        assert any(error_id in r.getMessage() and "corrupt" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
 
 
 def test_metrics_expose_counters_latency_and_the_served_version(tmp_path: Path) -> None:

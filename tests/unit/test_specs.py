@@ -79,8 +79,10 @@ def test_the_shipped_domains_build_side_by_side(profile):
     for model in ("credit", "access"):
         assert {f"{model}/training_set", f"{model}/deployed_endpoint", f"{model}/live_performance"} <= names
     for src in ("applications", "access_requests"):
-        assert {f"raw_{src}", f"validated_{src}", f"quarantined_{src}", f"{src}_labels", f"labelled_{src}"} <= names
-    assert graph.get(ACCESS_MODEL.events).parent_keys == {ACCESS_REQUESTS.key("validated"), ACCESS_REQUESTS.key("labels")}
+        assert {f"raw_{src}", f"validated_{src}", f"quarantined_{src}", f"{src}_labels", f"validated_{src}_labels",
+                f"quarantined_{src}_labels", f"labelled_{src}"} <= names
+    assert graph.get(ACCESS_MODEL.events).parent_keys == {ACCESS_REQUESTS.key("validated"), ACCESS_REQUESTS.key("validated_labels")}
+    assert graph.get(ACCESS_REQUESTS.key("validated_labels")).parent_keys == {ACCESS_REQUESTS.key("labels"), ACCESS_REQUESTS.key("validated")}
     from mlops_assets import keys
 
     feast_inputs = graph.get(keys.FEATURE_VIEWS).parent_keys

@@ -131,18 +131,18 @@ def test_bad_rows_get_one_reason_per_broken_rule(clean: pd.DataFrame) -> None:
     bad = bad_batch(clean)
     ids = bad["loan_id"].tolist()
     out = validate_applications(bad, max_reject_fraction=0.5)
+    differ = ", ".join(c for c in bad.columns if c != "loan_id" and bad.loc[5, c] != bad.loc[6, c] and c != "loan_status")
 
     assert out.passed and out.schema_ok
     assert (len(out.valid), len(out.quarantined)) == (12, 8)
-    assert out.reject_fraction == pytest.approx(8 / 20)
+    assert out.reject_fraction == pytest.approx(6 / 20)  # a repeated key quarantines its copies, and does not count against the day
     assert out.quarantined[REASON].tolist() == [
         "person_age is null",
         "person_age=150 outside [18, 100]",
         "person_age=12 outside [18, 100]",
         "loan_intent='CAR' not in {EDUCATION, MEDICAL, VENTURE, PERSONAL, DEBTCONSOLIDATION, HOMEIMPROVEMENT}",
         "person_home_ownership is null",
-        f"loan_id={ids[6]} is duplicated",
-        f"loan_id={ids[6]} is duplicated",
+        *[f"loan_id={ids[6]} landed 2 times with different {differ}: none kept, a person must decide which is right"] * 2,
         "event_timestamp is null; person_income=0 outside (0, 10000000]",
     ]
     assert out.quarantined[EXPECTATION].iloc[7] == (
@@ -156,13 +156,13 @@ def test_too_many_bad_rows_reject_the_whole_batch(clean: pd.DataFrame) -> None:
     out = validate_applications(bad_batch(clean))
 
     assert not out.passed and out.schema_ok
-    assert out.reject_fraction == pytest.approx(0.4)
+    assert out.reject_fraction == pytest.approx(0.3)
     assert out.valid.empty and len(out.quarantined) == 20
-    batch_reason = "batch rejected: 40.0% of rows failed validation (limit 10.0%)"
+    batch_reason = "batch rejected: 30.0% of rows failed validation (limit 10.0%)"
     assert (out.quarantined[REASON] == batch_reason).sum() == 12
     assert (out.quarantined[EXPECTATION] == BATCH_RULE).sum() == 12
     assert out.quarantined[REASON].iloc[1] == "person_age=150 outside [18, 100]"
-    assert out.summary.startswith("Batch rejected: 8 of 20 rows (40.0%)")
+    assert out.summary.startswith("Batch rejected: 6 of 20 rows (30.0%)")
 
 
 def test_missing_column_quarantines_every_row(clean: pd.DataFrame) -> None:
@@ -252,6 +252,25 @@ def test_days_judged_together_get_the_verdicts_they_get_alone(loans: pd.DataFram
         pd.testing.assert_frame_equal(got.valid, alone.valid)
         pd.testing.assert_frame_equal(got.quarantined, alone.quarantined)
     assert [together[d].passed for d in days] == [True, False, False, True, True, True]
-    assert sorted(together["d3"].quarantined[REASON]) == sorted(
-        [f"loan_id={days['d3'].loc[0, 'loan_id']} is duplicated"] * 2 + ["person_age=150 outside [18, 100]"])
+    reasons = sorted(together["d3"].quarantined[REASON])
+    assert reasons[-1] == "person_age=150 outside [18, 100]" and len(reasons) == 3
+    assert all(r.startswith(f"loan_id={days['d3'].loc[0, 'loan_id']} landed 2 times with different") for r in reasons[:2])
     assert together["d4"].quarantined.empty and together["d5"].quarantined.empty
+
+
+def test_a_repeated_key_keeps_one_exact_copy_none_of_a_conflict_and_never_rejects_the_rest(clean: pd.DataFrame) -> None:
+    """Issue 16: conflicting copies of an id used to flag every copy, cross the failure ratio and reject 34 good rows."""
+    good = pd.concat([clean, clean], ignore_index=True).iloc[:34].copy()
+    good["loan_id"] = range(900_000, 900_034)
+    copies = good.iloc[[0, 0, 0]]  # one record landed three times more
+    conflict = good.iloc[[1, 1]].copy()
+    conflict["loan_amnt"] = [5_000, 6_000]  # the same id twice, each with its own amount, besides the original
+    batch = pd.concat([good, copies, conflict], ignore_index=True)
+    out = validate_applications(batch)  # 6 of 39 rows carry a repeated key: 15 %, above the 10 % limit
+
+    assert out.passed and out.reject_fraction == 0.0
+    assert sorted(out.valid["loan_id"]) == sorted(set(good["loan_id"]) - {900_001})  # one copy of 900000, none of 900001
+    reasons = out.quarantined.set_index("loan_id")[REASON]
+    assert list(reasons[900_000]) == ["loan_id=900000: an exact copy of an earlier row (that one is kept)"] * 3
+    assert list(reasons[900_001]) == ["loan_id=900001 landed 3 times with different loan_amnt: none kept, a person must decide which is right"] * 3
+    assert len(out.valid) + len(out.quarantined) == len(batch)  # nothing dropped
