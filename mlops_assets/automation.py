@@ -51,8 +51,10 @@ def tick(
         cursor_key = CURSOR_PREFIX + name
         cursor = instance.run_storage.get_cursor_values({cursor_key}).get(cursor_key)
         resources = {key: defs.resources[key] for key in sensor.required_resource_keys}  # never the MLflow run resource
-        context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources)
-        result = sensor.evaluate_tick(context)
+        # Closed in a with block: an unclosed context leaves Dagster's current defs-state storage set to an
+        # instance it opened, and once that instance is collected every later Definitions load fails.
+        with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources) as context:
+            result = sensor.evaluate_tick(context)
         if result.cursor is not None:
             instance.run_storage.set_cursor_values({cursor_key: result.cursor})
         if not result.run_requests:

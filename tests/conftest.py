@@ -79,6 +79,22 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"tried {files} kinds of bad landing and label file and {requests} kinds of bad request; each got its expected outcome")
 
 
+@pytest.fixture(autouse=True)
+def no_dagster_context_left_open() -> Iterator[None]:
+    """Fail the test that leaves a Dagster schedule or sensor context open (not used in ``with``).
+
+    Such a context sets Dagster's current defs-state storage to an instance it opened; contexts sit in
+    reference cycles, the garbage collector closes them in any order, and a non-LIFO close leaves the
+    storage of a collected instance current: every later Definitions load then fails far from the cause
+    (CI on 97eafab). Checked before any collection, so an open context is seen while it is still open.
+    """
+    from dagster._core.storage.defs_state.base import DefsStateStorage
+
+    before = DefsStateStorage.get()
+    yield
+    assert DefsStateStorage.get() is before, "a Dagster schedule/sensor context was left open: use it in a `with` block"
+
+
 def replay_tables(source: Any) -> Any:
     """The source's real dataset when present, else its seeded synthetic stand-in."""
     sample = source.sample_data

@@ -35,8 +35,8 @@ def under_test_policy(spec=CREDIT_MODEL):
 
 def tick(sensor: dg.SensorDefinition, pipeline: Pipeline, lake: LakeResource, cursor: str | None = None):
     resources = {"lake": lake, "registry": resources_for(pipeline.profile)["registry"]}
-    context = dg.build_sensor_context(instance=pipeline.instance, cursor=cursor, resources=resources, definitions=pipeline.defs)
-    result = sensor.evaluate_tick(context)
+    with dg.build_sensor_context(instance=pipeline.instance, cursor=cursor, resources=resources, definitions=pipeline.defs) as context:
+        result = sensor.evaluate_tick(context)
     return result, result.cursor
 
 
@@ -225,8 +225,8 @@ def test_weekly_schedule_asks_the_policy(pipeline: Pipeline, tmp_path):
     resources = {"lake": lake, "registry": resources_for(pipeline.profile)["registry"]}
 
     def evaluate():
-        context = dg.build_schedule_context(instance=pipeline.instance, resources=resources, scheduled_execution_time=pd.Timestamp("2021-09-06 03:00", tz="UTC"))
-        return schedule.evaluate_tick(context)
+        with dg.build_schedule_context(instance=pipeline.instance, resources=resources, scheduled_execution_time=pd.Timestamp("2021-09-06 03:00", tz="UTC")) as context:
+            return schedule.evaluate_tick(context)
 
     labelled_events(pipeline, lake, newer=1)
     [request] = evaluate().run_requests
@@ -248,8 +248,8 @@ def land_days(tmp_path, *days: str, folder: str = "applications") -> None:
 
 
 def arrival_tick(pipeline: Pipeline, instance: dg.DagsterInstance, lake: LakeResource, cursor: str | None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"lake": lake}, definitions=pipeline.defs)
-    result = arrival_sensor(APPLICATIONS, "applications_ingest").evaluate_tick(context)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"lake": lake}, definitions=pipeline.defs) as context:
+        result = arrival_sensor(APPLICATIONS, "applications_ingest").evaluate_tick(context)
     return result, result.cursor
 
 
