@@ -17,8 +17,10 @@ import polars as pl
 
 from mlops_assets.files import atomic_write
 from mlops_assets.raw.landing_files import LandingDay, read_landing_day
+from mlops_assets.specs.contract import Column
 
 PART_FILE = "part.parquet"
+REJECTED_FILES = "rejected_files.json"  # beside a raw partition: its quarantined landing files
 
 
 def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> Path:
@@ -49,14 +51,28 @@ class LakeResource(dg.ConfigurableResource):
         folder = day_folder(Path(self.landing_root), folder_name, day)
         return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
-    def read_landing(self, folder_name: str, day: str) -> LandingDay:
-        """The day's readable landing files as one frame, columns as they landed (None if none), and the unreadable ones."""
-        return read_landing_day(self.landing_files(folder_name, day), day)
+    def read_landing(self, folder_name: str, day: str, columns: tuple[Column, ...] = ()) -> LandingDay:
+        """The day's usable landing files as one frame, columns as they landed (None if none), and the rejected ones:
+        unreadable, or breaking the schema of ``columns``."""
+        return read_landing_day(self.landing_files(folder_name, day), day, columns)
 
     @property
     def quarantined_files_root(self) -> Path:
-        """Where landing files that could not be read are kept, per table and day, with a manifest."""
+        """Where rejected landing files (unreadable, or breaking the schema) are kept, per table and day, with a manifest."""
         return Path(self.root) / "quarantine" / "files"
+
+    def write_rejected_files(self, table: str, day: str, rejected: list[dict]) -> None:
+        """Record beside a raw partition the landing files that were quarantined instead of read (none: the record goes)."""
+        path = day_folder(Path(self.root), table, day) / REJECTED_FILES
+        if rejected:
+            atomic_write(path, json.dumps(rejected, indent=2).encode())
+        else:
+            path.unlink(missing_ok=True)
+
+    def rejected_files(self, table: str, day: str) -> list[dict]:
+        """The landing files of ``day`` the last copy into raw ``table`` quarantined."""
+        path = day_folder(Path(self.root), table, day) / REJECTED_FILES
+        return json.loads(path.read_text()) if path.exists() else []
 
     def write_partition(self, frame: pd.DataFrame, table: str, day: str) -> Path:
         return atomic_write_parquet(frame, day_folder(Path(self.root), table, day) / PART_FILE)

@@ -8,7 +8,9 @@ from dagster import AssetExecutionContext
 
 from mlops_assets.partitions import single_run
 from mlops_assets.raw.landing_files import quarantine_files
+from mlops_assets.specs.contract import Column, dtypes
 from mlops_assets.specs.source import SourceSpec
+from mlops_assets.validated.labels import label_table
 from resources.lake import LakeResource, empty_frame
 
 GROUP = "raw"
@@ -17,36 +19,41 @@ GROUP = "raw"
 FILES_READABLE = "landing_files_readable"
 
 
-def _copy_landing(context: AssetExecutionContext, lake: LakeResource, folder: str, table: str, contract: dict[str, str]) -> dg.MaterializeResult:
-    """Copy each day's landing files untouched (schema breaks must reach validation to be caught).
+def _copy_landing(context: AssetExecutionContext, lake: LakeResource, folder: str, table: str, columns: tuple[Column, ...]) -> dg.MaterializeResult:
+    """Copy each day's usable landing files with their values untouched (row rules and type drift are validation's).
 
     A day with nothing landed becomes an empty partition in the contract's schema. A file
-    that cannot be read is quarantined as a file and fails the `landing_files_readable`
-    check (not blocking): the day's other files, and the other days, are still ingested.
+    that cannot be read, or whose schema breaks the contract (a missing column, timestamps
+    without a time zone, text where numbers belong), is quarantined as a file and fails the
+    `landing_files_readable` check (not blocking): the day's other files, and the other
+    days, are still ingested.
     """
     rows: dict[str, int] = {}
     missing: list[str] = []
     rejected = []
     for day in context.partition_keys:
-        landed = lake.read_landing(folder, day)
+        landed = lake.read_landing(folder, day, columns)
         if landed.rejected:
             manifest = quarantine_files(lake.quarantined_files_root, table, day, landed.rejected)
-            context.log.error(f"{table}[{day}]: quarantined {len(landed.rejected)} unreadable landing file(s), see {manifest}: "
+            context.log.error(f"{table}[{day}]: quarantined {len(landed.rejected)} landing file(s), see {manifest}: "
                               + "; ".join(f"{r.path}: {r.reason}" for r in landed.rejected))  # fmt: skip
             rejected += landed.rejected
+        lake.write_rejected_files(table, day, [{"path": r.path, "reason": r.reason, "sha256": r.sha256} for r in landed.rejected])
+        for note in landed.notes:
+            context.log.warning(f"{table}[{day}]: {note}")
         frame = landed.frame
         if frame is None:
             missing.append(day)
-            frame = empty_frame(contract)
+            frame = empty_frame(dtypes(columns))
         lake.write_partition(frame, table, day)
         rows[day] = len(frame)
     if missing:
-        context.log.warning(f"{table}: no readable file landed for {len(missing)} day(s): {', '.join(missing[:5])}")
+        context.log.warning(f"{table}: no usable file landed for {len(missing)} day(s): {', '.join(missing[:5])}")
     check = dg.AssetCheckResult(
         check_name=FILES_READABLE,
         passed=not rejected,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=(f"{len(rejected)} landing file(s) could not be read and were quarantined" if rejected
+        description=(f"{len(rejected)} landing file(s) could not be read or broke the schema, and were quarantined" if rejected
                      else f"every landing file of {len(rows)} day(s) was read"),  # fmt: skip
         metadata={
             "quarantined_files": dg.MetadataValue.json([{"day": r.day, "path": r.path, "reason": r.reason, "sha256": r.sha256} for r in rejected]),
@@ -66,7 +73,7 @@ def _copy_landing(context: AssetExecutionContext, lake: LakeResource, folder: st
 
 
 def _readable_check(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    return [dg.AssetCheckSpec(FILES_READABLE, asset=key, description="every landing file of the days could be read (bad ones are quarantined as files)")]
+    return [dg.AssetCheckSpec(FILES_READABLE, asset=key, description="every landing file of the days could be read and follows the contract's schema (bad ones are quarantined as files)")]
 
 
 def raw_events_asset(source: SourceSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -76,7 +83,7 @@ def raw_events_asset(source: SourceSpec, partitions: dg.PartitionsDefinition) ->
               owners=list(source.owners), tags={"mlops/source": source.name}, check_specs=_readable_check(key),
               description=f"{source.name}: the day's events exactly as they landed in landing/{source.name}/. {source.description}".strip())  # fmt: skip
     def raw_events(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-        return _copy_landing(context, lake, source.name, key.path[-1], source.dtypes)
+        return _copy_landing(context, lake, source.name, key.path[-1], source.columns)
 
     return raw_events
 
@@ -89,7 +96,7 @@ def raw_labels_asset(source: SourceSpec, partitions: dg.PartitionsDefinition) ->
               owners=list(source.owners), tags={"mlops/source": source.name}, check_specs=_readable_check(key),
               description=f"{source.name}: outcomes ({source.labels.column}) that arrived that day, usually {delay} days after their event.")  # fmt: skip
     def raw_labels(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-        return _copy_landing(context, lake, source.labels_landing, key.path[-1], source.label_dtypes)
+        return _copy_landing(context, lake, source.labels_landing, key.path[-1], label_table(source).columns)
 
     return raw_labels
 

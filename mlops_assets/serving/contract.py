@@ -33,6 +33,7 @@ class FieldSpec:
     nullable: bool = False
     exclusive_minimum: bool = False
     max_length: int | None = None  # characters of a str field
+    pattern: str | None = None  # a regular expression a str field matches whole (a structured key's format)
     personal: bool = False  # a personal key: the prediction log stores its keyed hash (``serving.personal``)
 
     def __post_init__(self) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from mlops_assets.serving.contract import FieldSpec
+from mlops_assets.specs.contract import compiled_pattern
 
 REQUEST_ID = "request_id"
 MAX_REQUEST_ID_CHARS = 128  # ids are echoed and logged: bound what a client can make us store
@@ -153,6 +154,8 @@ def _check(item: dict[str, Any], spec: FieldSpec, where: str) -> Any:
         raise RequestError(422, where, f"{where} must be {_article(spec.kind)}, got {_json_type(value)}")
     if spec.max_length is not None and type(value) is str and len(value) > spec.max_length:
         raise RequestError(422, where, f"{where} must be at most {spec.max_length} characters, got {len(value)}")
+    if spec.pattern is not None and type(value) is str and not compiled_pattern(spec.pattern).fullmatch(value):
+        raise RequestError(422, where, f"{where} must match {spec.pattern}, got {value[:40]!r}")
     if spec.choices is not None and value not in spec.choices:
         raise RequestError(422, where, f"{where} must be one of {', '.join(map(repr, spec.choices))}, got {value!r}")
     low, high = spec.minimum, spec.maximum

@@ -39,7 +39,7 @@ def field_specs(source: SourceSpec, names: list[str]) -> tuple[FieldSpec, ...]:
         fields.append(FieldSpec(
             name, column.kind, minimum=column.minimum, maximum=column.maximum, exclusive_minimum=column.strict_min,
             choices=tuple(column.allowed) if column.allowed else None, nullable=column.nullable, max_length=column.max_length,
-            personal=column.personal,
+            pattern=column.pattern, personal=column.personal,
         ))  # fmt: skip
     return tuple(fields)
 

@@ -7,6 +7,7 @@ column's type or range is written once.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -38,9 +39,13 @@ class Column:
     ``strict_min`` makes the lower bound exclusive; ``allowed`` lists every legal value of a
     categorical column; ``unique`` marks a key; ``nullable`` allows missing values;
     ``max_length`` caps a str column's characters (a 100,000-character key is no key);
-    ``personal`` marks a key that identifies a person (the prediction log stores it hashed). The
-    validation suite is derived from them, and the endpoint checks a request field of that
-    name against the same bounds, values and nullability.
+    ``personal`` marks a key that identifies a person (the prediction log stores it hashed);
+    ``pattern`` is a regular expression a str value must match whole (a structured key's
+    format); ``references`` names a `ReferenceTable` of the source that must hold the value in
+    its column of the same name (a zipcode that exists); ``not_before`` names the timestamp
+    column this one may not precede (a row is not created before its event). The validation
+    suite is derived from them, and the endpoint checks a request field of that name against
+    the same bounds, values, format and nullability.
     """
 
     name: str
@@ -54,6 +59,9 @@ class Column:
     description: str = ""
     max_length: int | None = None
     personal: bool = False
+    pattern: str | None = None
+    references: str | None = None
+    not_before: str | None = None
 
     def __post_init__(self) -> None:
         check_name("Column", self.name)
@@ -65,6 +73,15 @@ class Column:
             raise ConfigurationError(f"Column {self.name!r}: max_length={self.max_length} needs a str column and a length of at least 1")
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ConfigurationError(f"Column {self.name!r}: minimum {self.minimum} is above maximum {self.maximum}")
+        if self.pattern is not None:
+            if self.kind != "str":
+                raise ConfigurationError(f"Column {self.name!r}: pattern needs a str column, this one is {self.kind}")
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ConfigurationError(f"Column {self.name!r}: pattern {self.pattern!r} is not a regular expression ({exc})") from None
+        if self.not_before is not None and self.kind != "timestamp":
+            raise ConfigurationError(f"Column {self.name!r}: not_before compares timestamps, this column is {self.kind}")
 
     @property
     def dtype(self) -> str:
@@ -102,6 +119,12 @@ class LabelContract:
             raise ConfigurationError(f"LabelContract {self.column!r}: positive={self.positive} is not one of values={self.values}")
         if self.delay_days < 0:
             raise ConfigurationError(f"LabelContract {self.column!r}: delay_days={self.delay_days} cannot be negative")
+
+
+@functools.cache
+def compiled_pattern(pattern: str) -> re.Pattern[str]:
+    """A column's ``pattern``, compiled once per process (the endpoint checks it on every request)."""
+    return re.compile(pattern)
 
 
 def dtypes(columns: tuple[Column, ...] | list[Column]) -> dict[str, str]:

@@ -148,12 +148,32 @@ class SourceSpec:
         tables = [t.name for t in (*self.reference_tables, *self.feature_tables)]
         if len(set(tables)) != len(tables):
             raise ConfigurationError(f"{where}: reference and feature table names must be distinct, got {tables}")
+        for column in self.columns:
+            self._check_links(column, where)
         try:
             date.fromisoformat(self.first_day)
         except ValueError:
             raise ConfigurationError(f"{where}: first_day={self.first_day!r} must be a date YYYY-MM-DD") from None
         if not 0 <= self.max_reject_fraction < 1:
             raise ConfigurationError(f"{where}: max_reject_fraction={self.max_reject_fraction} must be in [0, 1)")
+
+    def _check_links(self, column: Column, where: str) -> None:
+        """A column's ``references`` and ``not_before`` name things this source has."""
+        if column.references is not None:
+            by_name = {table.name: table for table in self.reference_tables}
+            if column.references not in by_name:
+                raise ConfigurationError(f"{where}: column {column.name!r} references {column.references!r}, which is not one of its "
+                                         f"reference_tables ({', '.join(by_name) or 'none'})")  # fmt: skip
+            if column.name not in {c.name for c in by_name[column.references].columns}:
+                raise ConfigurationError(f"{where}: column {column.name!r} references {column.references!r}, whose columns lack {column.name!r}")
+        if column.not_before is not None and (column.not_before == column.name or column.not_before not in {c.name for c in self.columns if c.kind == "timestamp"}):
+            raise ConfigurationError(f"{where}: column {column.name!r} has not_before={column.not_before!r}, which must name another timestamp column")
+
+    @property
+    def references(self) -> dict[str, ReferenceTable]:
+        """Column name -> the reference table that must hold its values."""
+        by_name = {table.name: table for table in self.reference_tables}
+        return {column.name: by_name[column.references] for column in self.columns if column.references is not None}
 
     def column(self, name: str) -> Column:
         """The contract's column of that name; a KeyError names the source, so a wrong name is found at once."""

@@ -8,6 +8,7 @@ so a bad batch can never reach training or the endpoint, and the previous champi
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -66,13 +67,26 @@ def validated_asset(source: SourceSpec, partitions: dg.PartitionsDefinition) -> 
     def rules(lake: LakeResource, days: list[str]) -> RowRules:
         table = source.key("validated").path[-1]
         seen = lake.read_by_day(table, [source.id_column], exclude=days)
-        return EventRules(source, dict(zip(seen[source.id_column], seen["_day"])))
+        return EventRules(source, dict(zip(seen[source.id_column], seen["_day"])), _referenced(lake, source))
 
     return _validation_asset(
         source, partitions,
         _Validation(f"validate_{source.name}", source, source.key("raw"), source.key("validated"), source.key("quarantined"),
-                    check_name(source), "events", rules),
+                    check_name(source), "events", rules, deps=(source.key("reference"),) if source.references else ()),
     )  # fmt: skip
+
+
+def _referenced(lake: LakeResource, source: SourceSpec) -> dict[str, set]:
+    """Each referencing column's legal values: its column in the reference table's lake copy."""
+    known = {}
+    for name, table in source.references.items():
+        path = lake.path(*table.lake_path)
+        if not path.exists():
+            raise dg.Failure(f"{source.name}.{name} must exist in reference table {table.name!r}, which is not in the lake yet ({path}): "
+                             f"land landing/reference/{table.name}.parquet and materialize {source.key('reference').to_user_string()} "
+                             "(the pipeline job does), then run this again")  # fmt: skip
+        known[name] = set(pd.read_parquet(path, columns=[name])[name].dropna().tolist())
+    return known
 
 
 def validated_labels_asset(source: SourceSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -91,6 +105,13 @@ def validated_labels_asset(source: SourceSpec, partitions: dg.PartitionsDefiniti
         _Validation(f"validate_{source.name}_labels", label_table(source), source.key("labels"), valid_key,
                     source.key("quarantined_labels"), labels_check_name(source), "labels", rules, deps=(events_key,)),
     )  # fmt: skip
+
+
+def _nothing_usable(rejected: list[dict]) -> str:
+    """A day whose every landing file was quarantined fails: no rows is not a green day (the files are kept, see the raw check)."""
+    reasons = "; ".join(f"{Path(r['path']).name}: {r['reason']}" for r in rejected)
+    return (f"every landing file of the day ({len(rejected)}) was quarantined as a file, so nothing was validated: {reasons[:600]}. "
+            "Fix the extract and re-land it.")
 
 
 def labels_check_name(source: SourceSpec) -> str:
@@ -141,7 +162,10 @@ def _validation_asset(source: SourceSpec, partitions: dg.PartitionsDefinition, v
                         failed_expectations[rule] = failed_expectations.get(rule, 0) + 1
             if not outcome.passed:
                 failed_days[day] = outcome.summary
-                context.log.error(f"{valid_key.to_user_string()}[{day}]: {outcome.summary}")
+            elif not len(raws[day]) and (rejected := lake.rejected_files(raw_key.path[-1], day)):
+                failed_days[day] = _nothing_usable(rejected)
+            if day in failed_days:
+                context.log.error(f"{valid_key.to_user_string()}[{day}]: {failed_days[day]}")
         yield dg.MaterializeResult(
             asset_key=valid_key,
             metadata={"rows": dg.MetadataValue.int(totals["valid"]), "path": dg.MetadataValue.path(str(lake.path(valid_key.path[-1])))},

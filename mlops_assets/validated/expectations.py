@@ -22,6 +22,7 @@ UNIQUE = "expect_column_values_to_be_unique"
 BETWEEN = "expect_column_values_to_be_between"
 IN_SET = "expect_column_values_to_be_in_set"
 LENGTH = "expect_column_value_lengths_to_be_between"
+MATCH = "expect_column_values_to_match_regex"
 UNIQUE_PER_GROUP = "expect_compound_columns_to_be_unique"
 
 
@@ -36,6 +37,7 @@ class Rule:
     allowed: tuple[Any, ...] = ()
     required: tuple[str, ...] = ()
     group: str | None = None  # UNIQUE_PER_GROUP: the column is unique within each value of this one
+    pattern: str | None = None  # MATCH: the regular expression a value matches whole
 
     @property
     def name(self) -> str:
@@ -63,6 +65,8 @@ class Rule:
             return f"{self.column} in {self._interval}"
         if self.expectation == LENGTH:
             return f"{self.column} at most {_show(self._bounds[1])} characters"
+        if self.expectation == MATCH:
+            return f"{self.column} matches {self.pattern}"
         return f"{self.column} in {{{self._choices}}}"
 
     def violation(self, value: Any) -> str:
@@ -75,6 +79,8 @@ class Rule:
             return f"{self.column}={_show(value)} outside {self._interval}"
         if self.expectation == LENGTH:
             return f"{self.column} has {len(str(value))} characters, over {_show(self._bounds[1])} ({_show(str(value)[:20])}...)"
+        if self.expectation == MATCH:
+            return f"{self.column}={_show(str(value)[:40])} does not match {self.pattern}"
         return f"{self.column}={_show(value)} not in {{{self._choices}}}"
 
     def to_gx(self) -> Expectation:
@@ -93,6 +99,8 @@ class Rule:
             kwargs |= {"value_set": list(self.allowed)}
         elif self.expectation == LENGTH:
             kwargs |= {"min_value": None, "max_value": int(self._bounds[1])}
+        elif self.expectation == MATCH:
+            kwargs |= {"regex": rf"\A(?:{self.pattern})\Z"}  # GE searches; the contract means the whole value
         cls = "".join(part.capitalize() for part in self.expectation.split("_"))
         return getattr(gxe, cls)(**kwargs)
 
@@ -135,6 +143,8 @@ def rules_for(columns: tuple[Column, ...]) -> tuple[Rule, ...]:
             rules.append(Rule(IN_SET, column.name, allowed=tuple(column.allowed)))
         if column.max_length is not None:
             rules.append(Rule(LENGTH, column.name, bounds=(0, column.max_length)))
+        if column.pattern is not None:
+            rules.append(Rule(MATCH, column.name, pattern=column.pattern))
     return tuple(rules)
 
 

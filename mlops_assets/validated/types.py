@@ -33,6 +33,33 @@ class TypeCheck:
     casts: tuple[str, ...] = ()
 
 
+def missing_problem(missing: list[str], contract: dict[str, str]) -> str:
+    """The schema problem of absent contract columns, with the fix."""
+    typed = ", ".join(f"{name} ({contract[name]})" for name in missing)
+    return f"missing column(s) {', '.join(missing)}: the landing file must contain columns {typed}"
+
+
+def schema_breaks(frame: pd.DataFrame, columns: tuple[Column, ...]) -> tuple[str, ...]:
+    """What makes a frame unusable as a whole under the contract, each with its fix; empty when it can be validated.
+
+    Checked per landing file before the files of a day are stacked, so one broken extract is
+    quarantined as a file and costs the day nothing: a missing column, timestamps that cannot
+    be placed (no time zone, numbers, text), booleans or text where numbers belong.
+    """
+    contract = {column.name: column.dtype for column in columns}
+    missing = [name for name in contract if name not in frame.columns]
+    problems = [missing_problem(missing, contract)] if missing else []
+    problems += check_types(frame, columns).problems
+    for column in columns:
+        if column.kind in ("int", "float") and column.name in frame.columns and _holds_text(frame[column.name]):
+            problems.append(f"{column.name} holds text ({frame[column.name].dtype}), not numbers: land {column.kind} values")
+    return tuple(problems)
+
+
+def _holds_text(values: pd.Series) -> bool:
+    return not ptypes.is_numeric_dtype(values) and ptypes.infer_dtype(values, skipna=True) not in ("integer", "floating", "mixed-integer-float", "decimal", "empty")
+
+
 def rule_name(column: str) -> str:
     return f"{LOSSLESS}({column})"
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from mlops_assets.specs.contract import Column
 from mlops_assets.validated.expectations import UNIQUE, Rule, expectation_suite, rules_for
-from mlops_assets.validated.types import LOSSLESS, check_types
+from mlops_assets.validated.types import LOSSLESS, check_types, missing_problem
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -400,11 +400,7 @@ def _error_message(info: dict[str, Any] | None) -> str | None:
 
 def _schema_problems(missing: list[str], unreadable: dict[str, str], contract: dict[str, str]) -> tuple[str, ...]:
     """Each schema problem with its fix: a missing column or one GE cannot check."""
-    problems = (
-        [f"missing column(s) {', '.join(missing)}: the landing file must contain columns {_typed(missing, contract)}"]
-        if missing
-        else []
-    )
+    problems = [missing_problem(missing, contract)] if missing else []
     problems += [
         f"{column} could not be checked ({error}): the landing file must contain {_typed([column], contract)}"
         for column, error in unreadable.items()

@@ -1,4 +1,4 @@
-"""A landing file that cannot be read is quarantined as a file; the day's good files and the other days are ingested."""
+"""A landing file that cannot be read or breaks the schema is quarantined as a file; the day's good files and the other days are ingested."""
 
 from __future__ import annotations
 
@@ -72,3 +72,28 @@ def test_readable_files_pass_the_check(tmp_path: Path) -> None:
     result = raw_events_asset(SOURCE, partitions)(dg.build_asset_context(partition_key=DAYS[0]), lake=lake)
     [check] = result.check_results
     assert check.passed and not (lake.quarantined_files_root / "raw_orders").exists()
+
+
+def test_a_file_that_breaks_the_schema_is_quarantined_as_a_file(tmp_path: Path) -> None:
+    landing, lake = tmp_path / "landing", LakeResource(root=str(tmp_path / "lake"), landing_root=str(tmp_path / "landing"))
+    land(landing, DAYS[0], "a.parquet", orders([1, 2], DAYS[0]))
+    no_amount = land(landing, DAYS[0], "b.parquet", orders([3], DAYS[0]).drop(columns=["amount"]))
+    naive = land(landing, DAYS[1], "a.parquet", orders([4], DAYS[1]).assign(ts=pd.Timestamp(DAYS[1])))
+    partitions = dg.DailyPartitionsDefinition(start_date=DAYS[0], end_date="2026-01-03")
+
+    result = raw_events_asset(SOURCE, partitions)(dg.build_asset_context(partition_key_range=dg.PartitionKeyRange(*DAYS)), lake=lake)
+
+    assert lake.read_partition("raw_orders", DAYS[0])["event_id"].tolist() == [1, 2]
+    assert lake.read_partition("raw_orders", DAYS[1]).empty, "a day whose only file is broken has no rows, in the contract's schema"
+    [check] = result.check_results
+    assert not check.passed and check.metadata["days"].value == ", ".join(DAYS)
+    reasons = {Path(r["path"]).name + r["day"]: r["reason"] for r in check.metadata["quarantined_files"].value}
+    assert "missing column(s) amount" in reasons[no_amount.name + DAYS[0]]
+    assert "ts is timezone-naive" in reasons[naive.name + DAYS[1]]
+    for day, path in ((DAYS[0], no_amount), (DAYS[1], naive)):
+        assert (lake.quarantined_files_root / "raw_orders" / f"date={day}" / path.name).read_bytes() == path.read_bytes()
+        assert [Path(r["path"]).name for r in lake.rejected_files("raw_orders", day)] == [path.name]  # what validation reads
+
+    no_amount.unlink()  # the extract is fixed: the next copy forgets the rejection
+    raw_events_asset(SOURCE, partitions)(dg.build_asset_context(partition_key=DAYS[0]), lake=lake)
+    assert lake.rejected_files("raw_orders", DAYS[0]) == [] and lake.rejected_files("raw_orders", DAYS[1])

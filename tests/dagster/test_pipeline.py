@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import httpx
 import pandas as pd
@@ -250,8 +251,13 @@ def test_bad_batch_is_blocked_quarantined_and_the_champion_keeps_serving(pipelin
     done = {e.asset_key for e in result.get_asset_materialization_events()}
     assert keys.model_key("credit", "candidate_model") not in done and CREDIT_MODEL.events not in done
     quarantined = pd.read_parquet(pipeline.profile.lake_root / "quarantined_applications" / f"date={day}" / "part.parquet")
-    assert len(quarantined) == len(frame)  # nothing dropped
-    assert quarantined["_reason"].str.contains(reason).any()
+    if kind == "missing_column":  # the file breaks the schema: quarantined whole, as a file, and the day has nothing usable
+        manifest = json.loads((pipeline.profile.lake_root / "quarantine" / "files" / "raw_applications" / f"date={day}" / "manifest.json").read_text())
+        assert [Path(r["path"]).name for r in manifest] == [path.name] and f"missing column(s) {reason}" in manifest[0]["reason"]
+        assert quarantined.empty and "was quarantined as a file" in checks[0].description
+    else:
+        assert len(quarantined) == len(frame)  # nothing dropped
+        assert quarantined["_reason"].str.contains(reason).any()
     assert pd.read_parquet(pipeline.profile.lake_root / "validated_applications" / f"date={day}" / "part.parquet").empty
     assert str(client.champion("credit").version) == before
     assert httpx.get(f"{server.url}/models/credit/version").json()["model_version"] == before

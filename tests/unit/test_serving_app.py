@@ -110,6 +110,21 @@ def test_a_string_longer_than_its_contract_is_refused_naming_the_field() -> None
     assert (exc.value.status, exc.value.field) == (422, "code") and "at most 13 characters, got 100000" in exc.value.message
 
 
+def test_a_string_must_match_its_contracts_pattern_whole() -> None:
+    """The endpoint checks a structured key's format as validation does: the credit scorer's dob_ssn carries the pattern."""
+    from domains.credit import APPLICATIONS
+    from domains.credit.contract import DOB_SSN
+    from mlops_assets.serving.scorer import field_specs
+
+    [dob] = field_specs(APPLICATIONS, ["dob_ssn"])
+    assert dob.pattern == DOB_SSN
+    assert parse_rows(orjson.dumps({"dob_ssn": "19530219_5179"}), [dob], batch=False, max_rows=1)[0]["dob_ssn"] == "19530219_5179"
+    for bad in ("19530230_5179", "1953-0219_517", "19531301_5179", "19530219_517", "1953021a_5179", "195302195179_", "18530219_5179"):
+        with pytest.raises(RequestError) as exc:
+            parse_rows(orjson.dumps({"dob_ssn": bad}), [dob], batch=False, max_rows=1)
+        assert (exc.value.status, exc.value.field) == (422, "dob_ssn") and "must match (19|20)" in exc.value.message, bad
+
+
 def test_parse_rows_keeps_declared_fields_widens_ints_and_generates_request_ids() -> None:
     rows = parse_rows(orjson.dumps({**GOOD, "amount": 500, "extra": [1]}), FIELDS, batch=False, max_rows=10, reject_unknown=False)
     assert rows[0]["amount"] == 500.0 and type(rows[0]["amount"]) is float

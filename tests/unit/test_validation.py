@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from domains.credit import APPLICATIONS
+from domains.credit.contract import DOB_SSN
 from mlops_assets.validated.expectations import expectation_suite, rules_for
 from mlops_assets.validated.validate import BATCH_RULE, EXPECTATION, REASON, validate_batch, validate_days
 
@@ -30,11 +31,15 @@ def loans(credit_tables) -> pd.DataFrame:
     return credit_tables.events
 
 
+def breaks_no_rule(loans: pd.DataFrame) -> pd.DataFrame:
+    """Without the real data's six range outliers and its 70 dates of birth on a 30th of February."""
+    return loans[(loans["person_age"] <= 100) & (loans["person_emp_length"] <= 60) & loans["dob_ssn"].str.fullmatch(DOB_SSN)]
+
+
 @pytest.fixture
 def clean(loans: pd.DataFrame) -> pd.DataFrame:
     """20 real applications that break no rule."""
-    ok = loans[(loans["person_age"] <= 100) & (loans["person_emp_length"] <= 60)]
-    return ok.head(20).reset_index(drop=True)
+    return breaks_no_rule(loans).head(20).reset_index(drop=True)
 
 
 def reasons_by_id(quarantined: pd.DataFrame) -> dict[int, str]:
@@ -48,7 +53,17 @@ def test_a_key_longer_than_its_contract_is_quarantined_with_its_length(clean: pd
     out = validate_applications(bad, max_reject_fraction=0.5)
     assert (len(out.valid), len(out.quarantined)) == (19, 1)
     assert out.quarantined[REASON].iloc[0].startswith("dob_ssn has 100000 characters, over 13")
-    assert out.quarantined[EXPECTATION].iloc[0] == "expect_column_value_lengths_to_be_between(dob_ssn)"
+    assert out.quarantined[EXPECTATION].iloc[0] == "expect_column_value_lengths_to_be_between(dob_ssn); expect_column_values_to_match_regex(dob_ssn)"
+
+
+def test_a_structured_key_must_match_its_format_whole(clean: pd.DataFrame) -> None:
+    """dob_ssn's pattern: YYYYMMDD_NNNN with a month's days; GE searches, so the rule anchors the pattern."""
+    bad = clean.copy()
+    values = ["19800230_1234", "1980-01-01_1234", "19801301_1234", "x19800101_1234", "19800101_12345"[:13] + "\n", "19800101_123"]
+    bad.loc[: len(values) - 1, "dob_ssn"] = values
+    out = validate_applications(bad, max_reject_fraction=0.5)
+    assert len(out.valid) == 20 - len(values) and sorted(out.quarantined["dob_ssn"]) == sorted(values)
+    assert all(" does not match (19|20)" in reason for reason in out.quarantined[REASON])
 
 
 def test_timestamps_without_a_time_zone_or_as_numbers_are_a_schema_break(clean: pd.DataFrame) -> None:
@@ -81,32 +96,35 @@ def test_a_float_id_is_cast_only_when_no_value_changes(clean: pd.DataFrame) -> N
 
 def test_suite_lists_every_rule_once() -> None:
     suite = expectation_suite("applications", RULES)
-    assert len(suite.expectations) == len(RULES) == 21
+    assert len(suite.expectations) == len(RULES) == 22
     assert len({rule.name for rule in RULES}) == len(RULES)
     not_null = {rule.column for rule in RULES if rule.expectation.endswith("not_be_null")}
     assert not_null == set(APPLICATION_COLUMNS) - {"created_timestamp"}
 
 
 @pytest.mark.real_data("credit_risk")
-def test_real_data_passes_and_quarantines_the_six_outliers(tmp_path: Path) -> None:
+def test_real_data_passes_and_quarantines_the_six_outliers_and_the_february_30ths(tmp_path: Path) -> None:
     from tests.conftest import DATA
 
     loans = pd.read_parquet(DATA / "credit_risk" / "loan_table.parquet")
     out = validate_applications(loans)
 
     assert out.passed and out.schema_ok
-    assert (len(out.valid), len(out.quarantined)) == (28_632, 6)
-    assert out.reject_fraction == pytest.approx(6 / 28_638)
+    assert (len(out.valid), len(out.quarantined)) == (28_562, 76)
+    assert out.reject_fraction == pytest.approx(76 / 28_638)
     expected = {i: f"person_age={v} outside [18, 100]" for i, v in AGE_OUTLIERS.items()}
     expected |= {i: "person_emp_length=123 outside [0, 60]" for i in EMP_OUTLIERS}
-    assert reasons_by_id(out.quarantined) == expected
+    february_30 = loans.loc[loans["dob_ssn"].str[4:8] == "0230"]
+    expected |= {i: f"dob_ssn={dob!r} does not match {DOB_SSN}" for i, dob in zip(february_30["loan_id"], february_30["dob_ssn"])}
+    assert len(february_30) == 70 and reasons_by_id(out.quarantined) == expected
     assert out.valid.dtypes.equals(loans.dtypes)
     failing = {e.name: e.unexpected_count for e in out.expectations if not e.success}
     assert failing == {
         "expect_column_values_to_be_between(person_age)": 4,
         "expect_column_values_to_be_between(person_emp_length)": 2,
+        "expect_column_values_to_match_regex(dob_ssn)": 70,
     }
-    assert "6 of 28638 rows" in out.summary and "person_age in [18, 100] (4 rows)" in out.summary
+    assert "76 of 28638 rows" in out.summary and "person_age in [18, 100] (4 rows)" in out.summary
 
     out.quarantined.to_parquet(tmp_path / "q.parquet")
     back = pd.read_parquet(tmp_path / "q.parquet")
@@ -237,6 +255,7 @@ def test_nothing_is_ever_dropped(
 def test_days_judged_together_get_the_verdicts_they_get_alone(loans: pd.DataFrame, clean: pd.DataFrame) -> None:
     """One GE run for a range of days is a speed-up only: every day's outcome equals validating it alone,
     a duplicate key within a day is still caught, and a key seen on two days is not (keys are unique per day)."""
+    loans = breaks_no_rule(loans)
     days = {f"d{i}": loans.iloc[i * 30 : (i + 1) * 30].reset_index(drop=True) for i in range(6)}
     days["d1"] = bad_batch(days["d1"])  # too many bad rows: the whole day is rejected
     days["d2"] = days["d2"].drop(columns=["loan_int_rate"])  # a schema break: judged alone
