@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> None:
                      help=f"refuse batches of more rows with 413 (default {MAX_BATCH_ROWS})")  # fmt: skip
     srv.add_argument("--log-fsync", choices=FSYNC_POLICIES, default="interval",
                      help="when the prediction log reaches the disk: interval (each flush, default), always (each prediction), never; "
-                          "a killed server loses no answered prediction with any of them")  # fmt: skip
+                          "a killed server loses no answered prediction with any of them. off: no write-ahead, a killed server "
+                          "loses up to a second of answered predictions (the benchmark's before)")  # fmt: skip
     srv.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="the whole story, headless: replay, train, gate, deploy, serve")

@@ -12,7 +12,10 @@ had answered but not yet written.
 Durability (``fsync``): "interval" (the default) syncs each segment and parquet file to disk
 once per flush, so a power cut loses at most ``flush_every_s`` of predictions and a killed
 process none; "always" syncs on every prediction (each request then waits for the disk);
-"never" leaves it to the operating system (a killed process still loses none).
+"never" leaves it to the operating system (a killed process still loses none). "off" writes
+nothing ahead, as before the write-ahead log: a killed process loses what waited for the
+next flush (up to ``flush_every_s``). It is there for the serving benchmark to measure what
+writing ahead costs in the same run, and for logs one can afford to lose.
 """
 
 from __future__ import annotations
@@ -40,8 +43,8 @@ from mlops_assets.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
-Fsync = Literal["interval", "always", "never"]
-FSYNC_POLICIES: tuple[str, ...] = ("interval", "always", "never")
+Fsync = Literal["interval", "always", "never", "off"]
+FSYNC_POLICIES: tuple[str, ...] = ("interval", "always", "never", "off")
 WAL_FOLDER = "wal"
 
 SCHEMA = pa.schema(
@@ -99,12 +102,13 @@ class PredictionLogWriter:
 
     def write_ahead(self, records: list[dict[str, Any]]) -> _Segment:
         """The durable half of ``append``, for records completed later (a shadow's score): pass the result to ``queue``."""
-        data = b"".join(orjson.dumps(record) + b"\n" for record in records)
+        data = b"".join(orjson.dumps(record) + b"\n" for record in records) if self._fsync != "off" else b""
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"prediction log {self.folder} is closed")
             segment = self._active
-            _write_all(segment.fd, data)
+            if self._fsync != "off":
+                _write_all(segment.fd, data)
             if self._fsync == "always":
                 os.fdatasync(segment.fd)
             segment.outstanding += len(records)

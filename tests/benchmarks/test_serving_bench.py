@@ -16,7 +16,9 @@ measures. Rows, for each model:
 - the same with a shadow version scoring every request;
 - mlflow models serve: the champion's pyfunc, the features as ``dataframe_split``;
 - credit only, `mlops serve --model credit`: the same server answering for credit alone,
-  so the run shows what serving a second model from the process costs the first.
+  so the run shows what serving a second model from the process costs the first;
+- ours, write-ahead off: `mlops serve --log-fsync off`, the prediction log as it was before
+  the write-ahead log (issue 16's target: the median with it within 10 % of this).
 
 Every server runs for the whole benchmark and is measured in ``ROUNDS`` interleaved rounds
 (each server and model in turn, then again): this 2-core virtual machine's speed drifts by
@@ -57,13 +59,13 @@ MLFLOW_REQUESTS = 1000  # MLflow answers 20-30x slower: 5,000 of its requests to
 READY_TIMEOUT_S = 120
 CREDIT, ACCESS = "credit", "access"
 FIELDS = {CREDIT: CREDIT_FIELDS, ACCESS: ACCESS_FIELDS}  # each model's request fields, in the order the bench sends them
-REAL, ALONE, SHADOWED, DIRECT, FLOOR_NAME, MLFLOW = (
+REAL, ALONE, SHADOWED, DIRECT, FLOOR_NAME, MLFLOW, NO_WAL = (
     "ours (mlops serve)", "ours, --model credit only", "ours + shadow", "ours, features in request", "floor (bare ASGI)",
-    "mlflow models serve",
+    "mlflow models serve", "ours, write-ahead off",
 )  # fmt: skip
 ROWS_OF_A_ROUND = (  # server, route, Bodies field; each row for every model the server answers for
-    (FLOOR_NAME, "/predict", "ours"), (REAL, "/predict", "ours"), (ALONE, "/predict", "ours"), (SHADOWED, "/predict", "ours"),
-    (DIRECT, "/predict", "features"), (MLFLOW, "/invocations", "mlflow"),
+    (FLOOR_NAME, "/predict", "ours"), (REAL, "/predict", "ours"), (NO_WAL, "/predict", "ours"), (ALONE, "/predict", "ours"),
+    (SHADOWED, "/predict", "ours"), (DIRECT, "/predict", "features"), (MLFLOW, "/invocations", "mlflow"),
 )  # fmt: skip
 
 DIRECT_SERVER = textwrap.dedent(
@@ -338,10 +340,12 @@ def test_serving_speed_against_mlflow_and_the_floor(pipeline: Pipeline, tmp_path
         real = fleet.start(REAL, [*serve, "--port", "0"], states, "/ready")
         port = free_port()  # the credit-only server would overwrite credit's state file: it is found by its port
         alone = fleet.start(ALONE, [*serve, "--model", CREDIT, "--port", str(port)], {CREDIT: f"http://127.0.0.1:{port}/models/{CREDIT}"}, "/ready")
+        port = free_port()
+        no_wal = fleet.start(NO_WAL, [*serve, "--log-fsync", "off", "--port", str(port)], {m: f"http://127.0.0.1:{port}/models/{m}" for m in models}, "/ready")
         direct = fleet.start(DIRECT, [python, "-c", DIRECT_SERVER, str(tmp_path / "direct"), *models], state_files(tmp_path / "direct", models), "/ready")
         mlflow = {m: fleet.start(f"{MLFLOW} ({m})", *mlflow_server(m))[m] for m in models}
 
-        urls = {FLOOR_NAME: floor, REAL: real, ALONE: alone, SHADOWED: real, DIRECT: direct, MLFLOW: mlflow}
+        urls = {FLOOR_NAME: floor, REAL: real, NO_WAL: no_wal, ALONE: alone, SHADOWED: real, DIRECT: direct, MLFLOW: mlflow}
         targets = {  # (server, model) -> endpoint, bodies; a server's models side by side, MLflow's slow rows last
             (server, m): (f"{urls[server][m]}{route}", getattr(bodies[m], kind))
             for server, route, kind in ROWS_OF_A_ROUND
@@ -397,6 +401,9 @@ def report(results: list[Result], startup: dict[str, float]) -> None:
                     targets = f"req/s {faster:.1f}x mlflow (target >= 8: {_met(faster >= 8)}), {over_floor:.2f}x the floor (no target)"
                 print(f"{m}, {n} thread(s), {server}: {targets}")
             print(f"{m}, {n} thread(s): a shadow adds {by[SHADOWED, m, n].median_ms - by[REAL, m, n].median_ms:+.3f} ms to the median")
+            wal = by[REAL, m, n].median_ms / by[NO_WAL, m, n].median_ms
+            print(f"{m}, {n} thread(s): median with the write-ahead log / without {wal:.3f}x (target <= 1.10: {_met(wal <= 1.10)}), "
+                  f"req/s {by[REAL, m, n].rps / by[NO_WAL, m, n].rps:.3f}x")
     for n in THREADS:
         ratios = ", ".join(f"{server} {by[server, ACCESS, n].median_ms / by[server, CREDIT, n].median_ms:.2f}x" for server in (FLOOR_NAME, DIRECT, REAL, MLFLOW))
         print(f"{n} thread(s), access median / credit median: {ratios}")

@@ -170,3 +170,17 @@ def test_a_live_writers_segment_is_not_recovered_and_a_dead_ones_is_recovered_on
     assert recover(tmp_path) == 2, "the batch the dead writer had written to parquet is not recovered again"
     assert sorted(read_prediction_log(tmp_path)["request_id"]) == ["a", "b", "d0", "d1", "d2", "d3", "d4"]
     assert recover(tmp_path) == 0
+
+
+def test_each_fsync_policy_logs_every_record_and_only_off_skips_the_write_ahead(tmp_path: Path) -> None:
+    """"off" is the benchmark's before: nothing written ahead, so a killed process would lose what waits for the flush."""
+    for policy in ("interval", "always", "never", "off"):
+        folder = tmp_path / policy
+        writer = PredictionLogWriter(folder, flush_every_s=60, fsync=policy)
+        writer.append([record(f"{policy}-a"), record(f"{policy}-b")])
+        [segment] = (folder / WAL_FOLDER).glob("*.wal")
+        assert (segment.stat().st_size == 0) == (policy == "off"), policy
+        writer.close()
+        assert list(read_prediction_log(folder)["request_id"]) == [f"{policy}-a", f"{policy}-b"], policy
+    with pytest.raises(ValueError, match="fsync='sometimes'"):
+        PredictionLogWriter(tmp_path / "bad", fsync="sometimes")  # type: ignore[arg-type]
