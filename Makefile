@@ -44,6 +44,7 @@ validate: install
 docs: install
 	$(UV) run --locked python docs/apidoc.py
 	$(UV) run --locked python docs/sync_tutorial.py
+	$(UV) run --locked python docs/reliability_cases.py
 
 clean:
 	rm -rf .mlops dist
