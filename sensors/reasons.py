@@ -45,12 +45,23 @@ def performance_reason(
     return Reason(True, f"live {metric} {live:.4f} on {outcomes} outcomes is {drop:.4f} worse than v{version}'s holdout {holdout:.4f}")
 
 
-def schedule_reason(policy: RetrainPolicy, *, champion_through: datetime | None, now: datetime) -> Reason:
-    """The calendar's reason: the champion's newest training data is ``scheduled_retrain_age`` old (or there is no champion)."""
+def schedule_reason(policy: RetrainPolicy, *, champion_through: datetime | None, now: datetime,
+                    challenged_through: datetime | None = None) -> Reason:  # fmt: skip
+    """The calendar's reason: the champion is ``scheduled_retrain_age`` old (or there is no champion).
+
+    Its age runs from the newest data it was fitted on or, when newer, the newest data a
+    challenger learned (``challenged_through``): a challenger the gate refused on recent data
+    checked the champion against that data, so the backstop has nothing to add for that long.
+    On a stationary stream the schedule otherwise retrained a champion a new-labels challenger
+    had just failed to beat.
+    """
     if champion_through is None:
         return Reason(True, "no champion has been trained yet")
-    age = now - champion_through
+    checked = max(champion_through, challenged_through) if challenged_through is not None else champion_through
+    age = now - checked
+    basis = (f"through {champion_through:%Y-%m-%d}" if checked == champion_through
+             else f"through {champion_through:%Y-%m-%d}, challenged on data through {checked:%Y-%m-%d}")  # fmt: skip
     if age < policy.scheduled_retrain_age:
-        return Reason(False, f"the champion's data is {age.days} days old (through {champion_through:%Y-%m-%d}); "
+        return Reason(False, f"the champion's data is {age.days} days old ({basis}); "
                              f"the schedule retrains at {policy.scheduled_retrain_age.days} days (scheduled_retrain_age)")  # fmt: skip
-    return Reason(True, f"the champion's data is {age.days} days old (through {champion_through:%Y-%m-%d})")
+    return Reason(True, f"the champion's data is {age.days} days old ({basis})")

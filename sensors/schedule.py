@@ -30,7 +30,8 @@ def weekly_retrain_schedule(spec: ModelSpec) -> dg.ScheduleDefinition:
     )
     def _schedule(context: dg.ScheduleEvaluationContext, lake: LakeResource, registry: RegistryResource):
         history = retrain_history(context.instance, spec, registry)
-        reason = schedule_reason(spec.policy, champion_through=history.champion_through, now=datetime.now(timezone.utc))
+        reason = schedule_reason(spec.policy, champion_through=history.champion_through, now=datetime.now(timezone.utc),
+                                 challenged_through=history.trained_through)
         if not reason.fired:
             return dg.SkipReason(f"weekly retrain of {spec.name} not needed: {reason.why}")
         verdict = policy_verdict(context.instance, spec, lake, registry, history)

@@ -120,7 +120,8 @@ def schedule(day: ReplayState) -> Reason:
     if day.now.weekday() != MONDAY:
         return Reason(False, "not Monday")
     through = day.champion.fitted.trained_through.to_pydatetime()
-    return schedule_reason(day.spec.policy, champion_through=through, now=day.now.to_pydatetime())
+    return schedule_reason(day.spec.policy, champion_through=through, now=day.now.to_pydatetime(),
+                           challenged_through=day.registry.history().trained_through)
 
 
 STRATEGIES: tuple[Strategy, ...] = (Default(), Never(), Scheduled("weekly", MONDAY), Scheduled("daily", None))

@@ -21,9 +21,9 @@ class RetrainPolicy:
     a drift report that fired (see the drift fields); or the champion's live metric, over the
     latest ``live_window_days`` days with outcomes and on at least ``min_live_labels`` of them,
     more than ``max_live_drop`` below its holdout value. The weekly schedule is a backstop,
-    not a cron job: it asks for a retrain only when the champion's newest training data is
-    ``scheduled_retrain_age`` old or older (``timedelta(0)``: every week), and goes through
-    the same limits as every other reason.
+    not a cron job: it asks for a retrain only when the champion's newest training data, or
+    the newest data a challenger was compared with it on, is ``scheduled_retrain_age`` old or
+    older (``timedelta(0)``: every week), and goes through the same limits as every other reason.
 
     A reason becomes a run only if the limits allow it: one retrain of a model at a time;
     none unless labelled data newer than the last retrain's (promoted, refused or waiting)
@@ -57,7 +57,7 @@ class RetrainPolicy:
     drift_min_rows: int = 500
     drift_p_value: float = 0.01
     drift_counts_prediction: bool = False
-    scheduled_retrain_age: timedelta = timedelta(days=28)
+    scheduled_retrain_age: timedelta = timedelta(days=49)
 
     def __post_init__(self) -> None:
         if self.drift_window_days < 1:

@@ -42,3 +42,7 @@ def test_the_schedule_retrains_only_a_champion_whose_data_is_old_enough():
     assert schedule_reason(policy, champion_through=now - timedelta(days=28), now=now).fired
     assert schedule_reason(policy, champion_through=None, now=now).fired  # nothing serves yet
     assert schedule_reason(RetrainPolicy(scheduled_retrain_age=timedelta(0)), champion_through=now, now=now).fired  # every week
+    # a challenger refused on data 3 days old checked the champion against it: the backstop waits 28 days from there
+    refused = schedule_reason(policy, champion_through=now - timedelta(days=40), now=now, challenged_through=now - timedelta(days=3))
+    assert not refused.fired and "challenged on data through" in refused.why and "3 days old" in refused.why
+    assert schedule_reason(policy, champion_through=now - timedelta(days=40), now=now, challenged_through=now - timedelta(days=28)).fired
