@@ -20,8 +20,9 @@ HEADER = """# What bad input gets
 A file row lands the day's files, reads them as `raw_<source>` does and validates the day
 as `validated_<source>` does; the good day has {rows} events, or {history} labels of
 earlier events. "valid" and "quarantined" count rows; a quarantined file is kept whole
-under `<lake>/quarantine/files/` with its reason and SHA-256; "fails" means the day fails
-the blocking check: its rows are all quarantined, or every file it had was. The words are in
+under `<lake>/quarantine/files/` with its reason and SHA-256, and fails the raw asset's
+`landing_files_readable` check (not blocking). "fails" in the day column means the day fails
+the validated asset's blocking check: its rows are all quarantined, or every file it had was. The words are in
 every reason (of the rows, else of the file, else in the logged cast).
 A request row is sent to a real server; after each, a good request must still be answered,
 and at the end the prediction log holds the good requests only.
