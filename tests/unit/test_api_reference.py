@@ -12,16 +12,20 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-GENERATOR = Path(__file__).resolve().parents[2] / "docs" / "apidoc.py"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
-def load_generator() -> ModuleType:
-    """docs/ is no package: load the script by its path."""
-    spec = importlib.util.spec_from_file_location("apidoc", GENERATOR)
+def load_script(name: str) -> ModuleType:
+    """docs/ is no package: load one of its scripts by its path."""
+    spec = importlib.util.spec_from_file_location(name, DOCS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_generator() -> ModuleType:
+    return load_script("apidoc")
 
 
 def test_api_reference_is_regenerated() -> None:
