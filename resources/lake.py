@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +17,7 @@ import pandas as pd
 import polars as pl
 
 from mlops_assets.files import atomic_write
-from mlops_assets.raw.landing_files import LandingDay, read_landing_day
+from mlops_assets.raw.landing_files import LandingDay, RejectedFile, read_landing_day
 from mlops_assets.specs.contract import Column
 
 PART_FILE = "part.parquet"
@@ -61,11 +62,11 @@ class LakeResource(dg.ConfigurableResource):
         """Where rejected landing files (unreadable, or breaking the schema) are kept, per table and day, with a manifest."""
         return Path(self.root) / "quarantine" / "files"
 
-    def write_rejected_files(self, table: str, day: str, rejected: list[dict]) -> None:
+    def write_rejected_files(self, table: str, day: str, rejected: tuple[RejectedFile, ...]) -> None:
         """Record beside a raw partition the landing files that were quarantined instead of read (none: the record goes)."""
         path = day_folder(Path(self.root), table, day) / REJECTED_FILES
         if rejected:
-            atomic_write(path, json.dumps(rejected, indent=2).encode())
+            atomic_write(path, json.dumps([asdict(file) for file in rejected], indent=2).encode())
         else:
             path.unlink(missing_ok=True)
 

@@ -38,7 +38,7 @@ def _copy_landing(context: AssetExecutionContext, lake: LakeResource, folder: st
             context.log.error(f"{table}[{day}]: quarantined {len(landed.rejected)} landing file(s), see {manifest}: "
                               + "; ".join(f"{r.path}: {r.reason}" for r in landed.rejected))  # fmt: skip
             rejected += landed.rejected
-        lake.write_rejected_files(table, day, [{"path": r.path, "reason": r.reason, "sha256": r.sha256} for r in landed.rejected])
+        lake.write_rejected_files(table, day, landed.rejected)
         for note in landed.notes:
             context.log.warning(f"{table}[{day}]: {note}")
         frame = landed.frame

@@ -74,9 +74,9 @@ def _stack(frames: list[pd.DataFrame], columns: tuple[Column, ...]) -> tuple[pd.
     if len(frames) < 2:
         return (frames[0].reset_index(drop=True) if frames else None), ()
     notes = []
-    for column in columns:
+    for column in (c for c in columns if c.kind == "timestamp"):
         zones = {str(f[column.name].dtype) for f in frames if column.name in f.columns}
-        if column.kind == "timestamp" and len(zones) > 1:
+        if len(zones) > 1:
             frames = [f.assign(**{column.name: f[column.name].dt.tz_convert("UTC")}) for f in frames]
             notes.append(f"{column.name} landed in {len(zones)} time zones across the day's files ({', '.join(sorted(zones))}); converted to UTC")
     return pd.concat(frames, ignore_index=True), tuple(notes)

@@ -107,7 +107,7 @@ class PredictionLogWriter:
             if self._closed:
                 raise RuntimeError(f"prediction log {self.folder} is closed")
             segment = self._active
-            if self._fsync != "off":
+            if data:
                 _write_all(segment.fd, data)
             if self._fsync == "always":
                 os.fdatasync(segment.fd)

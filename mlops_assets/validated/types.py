@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from mlops_assets.specs.contract import Column
+from mlops_assets.specs.contract import Column, dtypes
 
 LOSSLESS = "lossless_cast"  # the rule name quarantined rows carry
 
@@ -33,10 +33,14 @@ class TypeCheck:
     casts: tuple[str, ...] = ()
 
 
+def typed(columns: list[str] | dict[str, str], contract: dict[str, str]) -> str:
+    """Column names with their contract dtypes, e.g. ``loan_amnt (int64), zipcode (int64)``."""
+    return ", ".join(f"{c} ({contract[c]})" for c in columns)
+
+
 def missing_problem(missing: list[str], contract: dict[str, str]) -> str:
     """The schema problem of absent contract columns, with the fix."""
-    typed = ", ".join(f"{name} ({contract[name]})" for name in missing)
-    return f"missing column(s) {', '.join(missing)}: the landing file must contain columns {typed}"
+    return f"missing column(s) {', '.join(missing)}: the landing file must contain columns {typed(missing, contract)}"
 
 
 def schema_breaks(frame: pd.DataFrame, columns: tuple[Column, ...]) -> tuple[str, ...]:
@@ -46,7 +50,7 @@ def schema_breaks(frame: pd.DataFrame, columns: tuple[Column, ...]) -> tuple[str
     quarantined as a file and costs the day nothing: a missing column, timestamps that cannot
     be placed (no time zone, numbers, text), booleans or text where numbers belong.
     """
-    contract = {column.name: column.dtype for column in columns}
+    contract = dtypes(columns)
     missing = [name for name in contract if name not in frame.columns]
     problems = [missing_problem(missing, contract)] if missing else []
     problems += check_types(frame, columns).problems

@@ -18,7 +18,7 @@ import pandas as pd
 
 from mlops_assets.specs.contract import Column
 from mlops_assets.validated.expectations import UNIQUE, Rule, expectation_suite, rules_for
-from mlops_assets.validated.types import LOSSLESS, check_types, missing_problem
+from mlops_assets.validated.types import LOSSLESS, check_types, missing_problem, typed
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -94,7 +94,7 @@ class ValidationOutcome:
             return (
                 f"Schema break: {'; '.join(self.schema_problems)}. All {_rows(total)} were "
                 f"quarantined.{broken_text} Fix the extract and re-land it; the full contract "
-                f"(the source's columns) is {_typed(self.contract, self.contract)}."
+                f"(the source's columns) is {typed(self.contract, self.contract)}."
             )
         failed = round(self.reject_fraction * total)
         if not self.passed:
@@ -402,7 +402,7 @@ def _schema_problems(missing: list[str], unreadable: dict[str, str], contract: d
     """Each schema problem with its fix: a missing column or one GE cannot check."""
     problems = [missing_problem(missing, contract)] if missing else []
     problems += [
-        f"{column} could not be checked ({error}): the landing file must contain {_typed([column], contract)}"
+        f"{column} could not be checked ({error}): the landing file must contain {typed([column], contract)}"
         for column, error in unreadable.items()
     ]
     return tuple(problems)
@@ -411,10 +411,6 @@ def _schema_problems(missing: list[str], unreadable: dict[str, str], contract: d
 def _text_column(parts: list[list[str]], index: pd.Index) -> pd.Series:
     """Plain `str` values (parquet-friendly) for the rejected rows, joined by "; "."""
     return pd.Series(["; ".join(p) for p in parts if p], index=index, dtype=object)
-
-
-def _typed(columns: list[str] | dict[str, str], contract: dict[str, str]) -> str:
-    return ", ".join(f"{c} ({contract[c]})" for c in columns)
 
 
 def _rows(count: int) -> str:
