@@ -48,15 +48,14 @@ def check_inputs(
 def classification_metrics(y_true: ArrayLike, y_score: ArrayLike) -> dict[str, float]:
     """All METRIC_NAMES plus the row count and positive rate that give them context."""
     y, s = check_inputs(y_true, y_score)
-    return {
-        "roc_auc": float(_sk().roc_auc_score(y, s)),
-        "pr_auc": float(_sk().average_precision_score(y, s)),
-        "log_loss": _log_loss(y, s),
-        "brier": _brier(y, s),
-        "ece": _ece(calibration_table(y, s)),
-        "n": len(y),
-        "positive_rate": float(y.mean()),
-    }
+    return {**{name: _METRICS[name](y, s) for name in METRIC_NAMES}, "n": len(y), "positive_rate": float(y.mean())}
+
+
+def metric_value(metric: str, y_true: ArrayLike, y_score: ArrayLike) -> float:
+    """One of METRIC_NAMES alone: a search that scores thousands of candidates pays only for the one it ranks by."""
+    higher_is_better(metric)  # a clear error for an unknown name
+    y, s = check_inputs(y_true, y_score)
+    return _METRICS[metric](y, s)
 
 
 def calibration_table(y_true: ArrayLike, y_score: ArrayLike, bins: int = 10) -> pd.DataFrame:
@@ -128,6 +127,15 @@ def _brier(y: np.ndarray, s: np.ndarray) -> float:
 def _ece(table: pd.DataFrame) -> float:
     weights = table["n"] / table["n"].sum()
     return float((weights * (table["mean_score"] - table["observed_rate"]).abs()).sum())
+
+
+_METRICS = {
+    "roc_auc": lambda y, s: float(_sk().roc_auc_score(y, s)),
+    "pr_auc": lambda y, s: float(_sk().average_precision_score(y, s)),
+    "log_loss": _log_loss,
+    "brier": _brier,
+    "ece": lambda y, s: _ece(calibration_table(y, s)),
+}
 
 
 def _sk():

@@ -30,8 +30,9 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
+from mlops_assets.simulate.hindsight import Hindsight, Schedules, best_schedule  # noqa: E402
 from mlops_assets.simulate.prequential import Outcome, first_model, replay  # noqa: E402
-from mlops_assets.simulate.report import reasons_table, table, target_lines, targets  # noqa: E402
+from mlops_assets.simulate.report import hindsight_table, reasons_table, table, target_lines, targets  # noqa: E402
 from mlops_assets.simulate.strategies import STRATEGIES  # noqa: E402
 from mlops_assets.simulate.streams import Stream  # noqa: E402
 from mlops_assets.simulate.synthetic import SCENARIOS, synthetic_stream  # noqa: E402
@@ -55,8 +56,15 @@ def clock(started: float | None = None) -> Callable[[str], None]:
     return say
 
 
-def run_delay(recipe: Recipe, delay: int, started: float) -> tuple[dict[str, object], list[Outcome]]:
-    """Every strategy over one stream at one delay, fits shared between the strategies; the stream's summary too."""
+Result = tuple[dict[str, object], list[Outcome], list[Hindsight]]
+
+
+def run_delay(recipe: Recipe, delay: int, started: float) -> Result:
+    """Every strategy over one stream at one delay, fits shared between the strategies; the stream's summary too.
+
+    On a drifting stream, also the best metric any timing of weekly's retrains / 3 could
+    reach (`hindsight`): whether the issue's metric target is reachable there at all.
+    """
     say = clock(started)
     stream = recipe().at_delay(delay)
     fits = Fits(stream.spec, stream.features)
@@ -69,7 +77,14 @@ def run_delay(recipe: Recipe, delay: int, started: float) -> tuple[dict[str, obj
         say(f"{stream.name} {delay}d {strategy.name}: {stream.spec.metric} {outcome.metric:.4f}, {outcome.retrains} retrains, "
             f"{outcome.promotions} promoted, longest served {outcome.longest_served_days}d ({outcome.seconds:.0f}s, {fits.trained} fits so far)")
         outcomes.append(outcome)
-    return {"name": stream.name, "drifting": stream.drifting, "data": stream.data}, outcomes
+    found = []
+    if stream.drifting:
+        weekly = next(o for o in outcomes if o.strategy == "weekly")
+        best = best_schedule(Schedules(stream, fits, first), weekly.retrains // 3)
+        say(f"{stream.name} {delay}d hindsight: the best {best.budget} retrain days give {stream.spec.metric} {best.metric:.4f} "
+            f"({'every' if best.exact else 'a search over'} {best.schedules} schedules)")
+        found.append(best)
+    return {"name": stream.name, "drifting": stream.drifting, "data": stream.data}, outcomes, found
 
 
 def domain_stream(model: str, path: Path, features: tuple[str, ...], data: str) -> Stream:
@@ -97,7 +112,7 @@ def recipes(folder: Path, say: Callable[[str], None]) -> list[Recipe]:
     return found + [partial(synthetic_stream, name, days=SYNTHETIC_DAYS, rows_per_day=SYNTHETIC_ROWS) for name in SCENARIOS]
 
 
-def run(workers: int = WORKERS) -> tuple[list[dict[str, object]], list[Outcome]]:
+def run(workers: int = WORKERS) -> tuple[list[dict[str, object]], list[Outcome], list[Hindsight]]:
     """Every stream at every delay, ``workers`` at a time; outcomes in stream, delay, strategy order."""
     started = time.time()
     say = clock(started)
@@ -109,8 +124,8 @@ def run(workers: int = WORKERS) -> tuple[list[dict[str, object]], list[Outcome]]
         else:
             with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
                 results = list(pool.map(run_delay, *zip(*jobs)))
-    streams = list({summary["name"]: summary for summary, _ in results}.values())
-    return streams, [o for _, outcomes in results for o in outcomes]
+    streams = list({summary["name"]: summary for summary, _, _ in results}.values())
+    return streams, [o for _, outcomes, _ in results for o in outcomes], [h for _, _, found in results for h in found]
 
 
 def main(argv: Sequence[str] | None = None) -> list[Outcome]:
@@ -119,15 +134,18 @@ def main(argv: Sequence[str] | None = None) -> list[Outcome]:
     parser.add_argument("--workers", type=int, default=WORKERS, help=f"streams replayed at once (default {WORKERS})")
     args = parser.parse_args(argv)
     started = time.time()
-    streams, outcomes = run(args.workers)
+    streams, outcomes, hindsight = run(args.workers)
     drifting = {s["name"]: bool(s["drifting"]) for s in streams}
     print("\n" + table(outcomes) + "\n\nwhy the default policy retrained\n" + reasons_table(outcomes))
-    print("\ntargets (issue 15)\n" + target_lines(targets(outcomes, drifting)))
+    print("\nthe best timing of weekly's retrains / 3, with hindsight (fits on every known row, as the refit after the gate)\n"
+          + hindsight_table(hindsight, outcomes))
+    print("\ntargets (issue 15)\n" + target_lines(targets(outcomes, drifting, hindsight)))
     for s in streams:
         print(f"{s['name']}: {s['data']}")
     print(f"\nrun time {time.time() - started:.0f} s")
     if args.json:
-        args.json.write_text(json.dumps({"streams": {s["name"]: s for s in streams}, "outcomes": [asdict(o) for o in outcomes]},
+        args.json.write_text(json.dumps({"streams": {s["name"]: s for s in streams}, "outcomes": [asdict(o) for o in outcomes],
+                                         "hindsight": [asdict(h) for h in hindsight]},
                                         indent=1, default=str))  # fmt: skip
     return outcomes
 

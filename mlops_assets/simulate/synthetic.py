@@ -76,7 +76,7 @@ def synthetic_frame(draw: Draw, *, days: int, rows_per_day: int, seed: int) -> p
         weekend = np.full(n, float(when.weekday() >= 5))
         season = draw.season(t)
         y = rng.random(n) < 1 / (1 + np.exp(-_logit(x, weekend, draw.concept(t), season)))
-        times = when + pd.to_timedelta(np.sort(rng.random(n)) * 86_400, unit="s")
+        times = when + pd.to_timedelta(np.sort(rng.random(n)) * 86_400, unit="s").floor("us")  # a database's precision
         frames.append(pd.DataFrame(x, columns=list(INPUTS)).assign(
             **{CALENDAR: float(when.weekday()), SEASON: season, LABEL: y.astype("int64"), EVENT_TIME: times}))
     frame = pd.concat(frames, ignore_index=True)

@@ -39,3 +39,12 @@ def test_continuous_training_benchmark(tmp_path: Path):
     for o in outcomes:
         assert o["event_days"] > 0 and o["scored_days"] == o["event_days"], o
         assert math.isfinite(o["metric"]) and 0 <= o["retrains"] and 0 <= o["promotions"] <= o["retrains"], o
+    # the best timing with hindsight, on every drifting stream: weekly's retrains / 3, and a bound on the default when exact
+    by = {(o["stream"], o["delay_days"], o["strategy"]): o for o in outcomes}
+    drifting = {(name, d) for name, s in result["streams"].items() if s["drifting"] for d in DELAYS}
+    assert {(h["stream"], h["delay_days"]) for h in result["hindsight"]} == drifting
+    for h in result["hindsight"]:
+        weekly, default = by[(h["stream"], h["delay_days"], "weekly")], by[(h["stream"], h["delay_days"], "default")]
+        assert h["budget"] == weekly["retrains"] // 3 and len(h["days"]) <= h["budget"] and math.isfinite(h["metric"]), h
+        if h["exact"] and default["promotions"] <= h["budget"]:
+            assert h["metric"] >= default["metric"], (h, default)

@@ -33,8 +33,8 @@ class Spy:
         return train_logistic_baseline(rows, **kwargs)
 
 
-def tiny(spy: Spy) -> Stream:
-    stream = synthetic_stream("sudden-concept-drift", days=24, rows_per_day=40, seed=3)
+def tiny(spy: Spy, seed: int = 3) -> Stream:
+    stream = synthetic_stream("sudden-concept-drift", days=24, rows_per_day=40, seed=seed)
     spec = replace(stream.spec, trainer=spy, margin=0.0, min_training_rows=100, holdout_days=3, gate_min_rows=20, gate_min_per_class=3)
     return replace(stream, spec=spec).at_delay(DELAY)
 

@@ -1,0 +1,101 @@
+"""The best timing with hindsight: a schedule's metric is what replaying it gives, and the best bounds every policy.
+
+The tiny synthetic stream and the logistic trainer of test_prequential keep it fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from mlops_assets.simulate.hindsight import Hindsight, Schedules, best_schedule
+from mlops_assets.simulate.prequential import ONE_DAY, Outcome, ReplayState, first_model, replay, run
+from mlops_assets.simulate.report import target_lines, targets
+from mlops_assets.simulate.strategies import MONDAY, Default, Never, Scheduled
+from mlops_assets.simulate.versions import Fits
+from tests.unit.test_prequential import Spy, tiny
+
+
+@pytest.fixture(scope="module")
+def replayed():
+    stream = tiny(Spy())
+    fits = Fits(stream.spec, stream.features)
+    first = first_model(stream, fits)
+    return stream, first, Schedules(stream, fits, first), fits
+
+
+def replayed_state(stream, strategy, fits, first) -> tuple[ReplayState, Outcome]:
+    state = ReplayState(stream, fits, first.registry())
+    state.index, state.now = first.day, state.days[first.day] + ONE_DAY
+    return state, run(state, strategy)
+
+
+@pytest.mark.parametrize("strategy", [Never(), Scheduled("weekly", MONDAY), Scheduled("daily", None)], ids=lambda s: s.name)
+def test_a_schedule_scores_exactly_what_replaying_it_scored(replayed, strategy):
+    stream, first, schedules, fits = replayed
+    state, outcome = replayed_state(stream, strategy, fits, first)
+    days = tuple(state.days.index(start - ONE_DAY) for start in state.registry.retrain_starts)  # a retrain at the end of day i
+    assert schedules.value(days) == pytest.approx(outcome.metric, abs=1e-12)
+
+
+def test_the_best_timing_bounds_the_default_policy_with_as_many_promotions():
+    """Every model the default serves is a refit on all known rows at the end of a day: its service is one of the schedules."""
+    stream = tiny(Spy(), seed=4)  # a stream on which the gate refuses some challengers and promotes one
+    fits = Fits(stream.spec, stream.features)
+    first = first_model(stream, fits)
+    state, default = replayed_state(stream, Default(), fits, first)
+    promoted = tuple(state.days.index(v.decided_at - ONE_DAY) for v in state.registry.versions[len(first.versions):] if v.refit_of)
+    assert stream.spec.refit_after_gate and default.retrains > default.promotions == len(promoted) >= 1
+    schedules = Schedules(stream, fits, first)
+    assert schedules.value(promoted) == pytest.approx(default.metric, abs=1e-12)
+    best = best_schedule(schedules, default.promotions)
+    assert best.exact and best.schedules == sum(1 for _ in _subsets(len(schedules.days), default.promotions))
+    assert best.metric >= default.metric
+    assert best_schedule(schedules, 0).metric == pytest.approx(replay(stream, Never(), fits, first).metric, abs=1e-12)
+
+
+def test_too_many_schedules_are_searched_and_say_so(replayed):
+    _, _, schedules, _ = replayed
+    exact = best_schedule(schedules, 2)
+    searched = best_schedule(schedules, 3, max_exact=100)
+    assert exact.exact and not searched.exact and searched.schedules < sum(1 for _ in _subsets(len(schedules.days), 3))
+    assert len(searched.days) <= 3 and searched.metric >= exact.metric  # the search starts from every pair
+    day_index = {f"{d:%Y-%m-%d}": i for i, d in enumerate(schedules.dates)}
+    found = tuple(day_index[d] for d in searched.days)
+    assert schedules.value(found) == pytest.approx(searched.metric, abs=1e-12)
+    # no day added (within the budget) or moved does better: the search stopped at a local best
+    others = [d for d in schedules.days if d not in found]
+    neighbours = [(*found, d) for d in others] if len(found) < 3 else []
+    neighbours += [(*found[:i], d, *found[i + 1:]) for i in range(len(found)) for d in others]
+    assert max(schedules.value(tuple(sorted(n))) for n in neighbours) <= searched.metric
+
+
+def _subsets(n: int, k: int):
+    from itertools import combinations
+
+    return (c for size in range(k + 1) for c in combinations(range(n), size))
+
+
+def _outcome(strategy: str, metric: float, retrains: int) -> Outcome:
+    return Outcome("s", 0, strategy, metric, metric, retrains, retrains, 0, 0, 10, 50, 50)
+
+
+@pytest.mark.parametrize(
+    ("best", "exact", "reachable", "phrase"),
+    [(0.79, True, False, "out of reach"), (0.81, True, True, "best timing of 2 retrains 0.8100"),
+     (0.79, False, True, "searched: at least 0.7900")],
+)  # fmt: skip
+def test_a_metric_target_is_out_of_reach_only_when_every_timing_was_tried_and_fell_short(best, exact, reachable, phrase):
+    outcomes = [_outcome("default", 0.78, 2), _outcome("weekly", 0.80, 7), _outcome("never", 0.70, 0)]
+    hindsight = [Hindsight("s", 0, 2, best, ("2024-01-02",), exact, 10)]
+    metric = next(t for t in targets(outcomes, {"s": True}, hindsight) if t.what.startswith("metric"))
+    assert not metric.met and metric.reachable is reachable and phrase in metric.numbers
+    summary = target_lines(targets(outcomes, {"s": True}, hindsight)).splitlines()[-1]
+    assert ("no timing of the allowed retrains" in summary) is not reachable
+
+
+def test_without_hindsight_targets_are_judged_as_before():
+    outcomes = [replace(_outcome("default", 0.81, 2)), _outcome("weekly", 0.80, 7), _outcome("never", 0.70, 0)]
+    metric = next(t for t in targets(outcomes, {"s": True}) if t.what.startswith("metric"))
+    assert metric.met and metric.reachable and metric.numbers == "0.8100 vs 0.8000"
