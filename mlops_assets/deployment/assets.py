@@ -24,7 +24,9 @@ GROUP = "deployment"
 
 
 def _slice_scores(frame: pd.DataFrame, spec: ModelSpec, score: str) -> dict[str, float]:
-    table = slice_metrics(frame, label=spec.label, score=score, slices=[s for s in spec.slices if s in frame.columns])
+    """ROC-AUC per slice value, only where the slice holds ``gate_min_per_class`` of each outcome, as the whole comparison must."""
+    table = slice_metrics(frame, label=spec.label, score=score, slices=[s for s in spec.slices if s in frame.columns],
+                          min_per_class=spec.gate_min_per_class)  # fmt: skip
     return {f"{row.slice}={row.value}": float(row.roc_auc) for row in table.itertuples() if pd.notna(row.roc_auc)}
 
 

@@ -77,11 +77,13 @@ def calibration_table(y_true: ArrayLike, y_score: ArrayLike, bins: int = 10) -> 
 
 
 def slice_metrics(
-    frame: pd.DataFrame, *, label: str, score: str, slices: Sequence[str], min_rows: int = 30
+    frame: pd.DataFrame, *, label: str, score: str, slices: Sequence[str], min_rows: int = 30, min_per_class: int = 1
 ) -> pd.DataFrame:
     """Metrics per value of each slice column, so a gate can refuse a model that fails one segment.
 
-    AUC is NaN where it is undefined (one class) or too noisy to act on (fewer than min_rows rows).
+    AUC is NaN where it is undefined (one class) or too noisy to act on: fewer than min_rows
+    rows, or fewer than min_per_class of either outcome (an AUC on 2 positives moves by 0.5
+    when one of them is ranked differently).
     """
     missing = [c for c in (label, score, *slices) if c not in frame.columns]
     if missing:
@@ -91,7 +93,7 @@ def slice_metrics(
     for column in slices:
         for value, group in frame.groupby(column, dropna=False, observed=True, sort=True):
             y, s = group[label].to_numpy().astype(int), group[score].to_numpy(dtype=float)
-            defined = len(y) >= min_rows and len(np.unique(y)) == 2
+            defined = len(y) >= min_rows and min(int(y.sum()), len(y) - int(y.sum())) >= max(min_per_class, 1)
             rows.append(
                 {
                     "slice": column,

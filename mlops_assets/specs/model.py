@@ -45,7 +45,8 @@ class ModelSpec:
     margin 0 by default: at least as good, as the challenger has learnt newer data, and a
     positive margin kept stale champions serving, docs/decisions/0011) and,
     against a champion, loses no more than ``max_slice_regression`` ROC-AUC on any value of
-    the ``slices`` columns. It compares only on rows neither model was trained on (after both
+    the ``slices`` columns that holds ``gate_min_per_class`` of each outcome (fewer make a
+    slice's AUC noise). It compares only on rows neither model was trained on (after both
     training windows) and waits, deciding nothing, while there are fewer than
     ``gate_min_rows`` of them or fewer than ``gate_min_per_class`` of either outcome. With
     ``refit_after_gate`` a challenger that passes is refit on all its rows, holdout days

@@ -87,3 +87,38 @@ def test_the_gate_waits_for_enough_rows_of_each_outcome(min_rows, min_per_class,
     fair = comparison_rows(times, labels, challenger_through=pd.Timestamp("2021-09-02 23:00", tz="UTC"),
                            champion_through=pd.Timestamp("2021-09-01", tz="UTC"), min_rows=min_rows, min_per_class=min_per_class)
     assert fair.rows == 24 and bool(fair.wait) is waits
+
+
+class _Scores:
+    """A model whose scores are a column of the rows it is asked about."""
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+
+    def predict(self, rows):
+        return rows[self.column].to_numpy()
+
+
+@pytest.mark.parametrize(("min_per_class", "promoted"), [(20, True), (3, False)])
+def test_a_slice_is_judged_only_where_it_holds_enough_of_each_outcome(min_per_class, promoted):
+    """A challenger better overall that ranks a slice's 3 positives last: noise under gate_min_per_class=20, a refusal at 3."""
+    from dataclasses import replace
+
+    import numpy as np
+    import pandas as pd
+
+    from mlops_assets.deployment.assets import compare_on_rows
+    from mlops_assets.simulate.synthetic import synthetic_spec
+
+    rng = np.random.default_rng(0)
+    big = pd.DataFrame({"label": rng.integers(0, 2, 400), "day_of_week": 0.0})
+    big = big.assign(champion=np.clip(0.5 + 0.2 * (big.label - 0.5) + rng.normal(0, 0.25, 400), 0, 1),
+                     challenger=np.clip(0.5 + 0.6 * (big.label - 0.5) + rng.normal(0, 0.25, 400), 0, 1))  # fmt: skip
+    tiny = pd.DataFrame({"label": [1] * 3 + [0] * 37, "day_of_week": 6.0})
+    tiny = tiny.assign(champion=np.where(tiny.label == 1, 0.9, 0.2), challenger=np.where(tiny.label == 1, 0.1, 0.2 + 0.01 * np.arange(40)))
+    spec = replace(synthetic_spec("stationary"), slices=("day_of_week",), gate_min_per_class=min_per_class)
+    decision = compare_on_rows(spec, pd.concat([big, tiny], ignore_index=True), _Scores("champion"), _Scores("challenger"),
+                               reference_name="champion v1")  # fmt: skip
+    assert decision.challenger > decision.reference + 0.1
+    assert decision.promote is promoted
+    assert decision.slice_regressions == (() if promoted else ("day_of_week=6.0",))
