@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pandas as pd
-from feast import Entity, FeatureView, Field, FileSource, RequestSource
+from feast import Entity, FeatureView, Field, FileSource, RequestSource, ValueType
 from feast.on_demand_feature_view import on_demand_feature_view
 from feast.types import Float64, Int64
 
 from mlops_assets.features.columnar import inputs_of as _inputs_of
 
-person = Entity(name="person", join_keys=["person_id"])
+person = Entity(name="person", join_keys=["person_id"], value_type=ValueType.INT64)
 history = FeatureView(
     name="history",
     entities=[person],
