@@ -32,7 +32,7 @@ import pandas as pd  # noqa: E402
 
 from mlops_assets.simulate.hindsight import Hindsight, Schedules, best_schedule  # noqa: E402
 from mlops_assets.simulate.prequential import Outcome, first_model, replay  # noqa: E402
-from mlops_assets.simulate.report import hindsight_table, reasons_table, table, target_lines, targets  # noqa: E402
+from mlops_assets.simulate.report import hindsight_table, reasons_table, retrain_budget, table, target_lines, targets  # noqa: E402
 from mlops_assets.simulate.strategies import STRATEGIES  # noqa: E402
 from mlops_assets.simulate.streams import Stream  # noqa: E402
 from mlops_assets.simulate.synthetic import SCENARIOS, synthetic_stream  # noqa: E402
@@ -80,7 +80,7 @@ def run_delay(recipe: Recipe, delay: int, started: float) -> Result:
     found = []
     if stream.drifting:
         weekly = next(o for o in outcomes if o.strategy == "weekly")
-        best = best_schedule(Schedules(stream, fits, first), weekly.retrains // 3)
+        best = best_schedule(Schedules(stream, fits, first), retrain_budget(weekly))
         say(f"{stream.name} {delay}d hindsight: the best {best.budget} retrain days give {stream.spec.metric} {best.metric:.4f} "
             f"({'every' if best.exact else 'a search over'} {best.schedules} schedules)")
         found.append(best)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mlops_assets.evaluation.metrics import higher_is_better, metric_value
-from mlops_assets.simulate.prequential import ONE_DAY, FirstModel, ReplayState
+from mlops_assets.simulate.prequential import ONE_DAY, FirstModel, after_first
 from mlops_assets.simulate.streams import Stream
 from mlops_assets.simulate.versions import Fits
 
@@ -49,7 +49,7 @@ class Schedules:
     """Each day's fit on all known rows and its scores, so that any schedule's metric is a concatenation and one metric call."""
 
     def __init__(self, stream: Stream, fits: Fits, first: FirstModel) -> None:
-        state = ReplayState(stream, fits, first.registry())
+        state = after_first(stream, fits, first)
         self.metric, self.stream = stream.spec.metric, stream
         self.sign = 1.0 if higher_is_better(self.metric) else -1.0
         self.bounds = state.bounds
@@ -90,20 +90,16 @@ def best_schedule(schedules: Schedules, budget: int, *, max_exact: int = MAX_EXA
         return scored[schedule]
 
     if exact:
-        candidates: Iterable[tuple[int, ...]] = itertools.chain.from_iterable(
-            itertools.combinations(schedules.days, k) for k in range(min(budget, n) + 1))  # fmt: skip
-        best = max(candidates, key=score)
-    else:
-        best = _search(schedules.days, min(budget, 2), score)
-        best = _improve(schedules.days, best, budget, score)
+        best = max(_subsets(schedules.days, min(budget, n)), key=score)
+    else:  # every pair (a few thousand), then one day added or moved at a time
+        best = _improve(schedules.days, max(_subsets(schedules.days, min(budget, 2)), key=score), budget, score)
     stream = schedules.stream
     return Hindsight(stream.name, stream.delay_days, budget, schedules.sign * scored[best], schedules.days_of(best), exact, len(scored))
 
 
-def _search(days: Sequence[int], size: int, score) -> tuple[int, ...]:
-    """Every schedule of at most ``size`` days (``size`` at most 2, so a few thousand)."""
-    candidates = itertools.chain.from_iterable(itertools.combinations(days, k) for k in range(size + 1))
-    return max(candidates, key=score)
+def _subsets(days: Sequence[int], size: int) -> Iterable[tuple[int, ...]]:
+    """Every schedule of at most ``size`` days, in day order."""
+    return itertools.chain.from_iterable(itertools.combinations(days, k) for k in range(size + 1))
 
 
 def _improve(days: Sequence[int], best: tuple[int, ...], budget: int, score) -> tuple[int, ...]:

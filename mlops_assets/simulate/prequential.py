@@ -204,11 +204,16 @@ class Outcome:
     log: tuple[str, ...] = ()
 
 
-def replay(stream: Stream, strategy: Strategy, fits: Fits, first: FirstModel) -> Outcome:
-    """Run ``strategy`` over ``stream`` (already at its delay) from the day after the first model."""
+def after_first(stream: Stream, fits: Fits, first: FirstModel) -> ReplayState:
+    """The replay as it stands at the end of the first model's day: where every strategy starts."""
     state = ReplayState(stream, fits, first.registry())
     state.index, state.now = first.day, state.days[first.day] + ONE_DAY
-    return run(state, strategy)
+    return state
+
+
+def replay(stream: Stream, strategy: Strategy, fits: Fits, first: FirstModel) -> Outcome:
+    """Run ``strategy`` over ``stream`` (already at its delay) from the day after the first model."""
+    return run(after_first(stream, fits, first), strategy)
 
 
 def run(state: ReplayState, strategy: Strategy) -> Outcome:

@@ -5,12 +5,10 @@ The tiny synthetic stream and the logistic trainer of test_prequential keep it f
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from mlops_assets.simulate.hindsight import Hindsight, Schedules, best_schedule
-from mlops_assets.simulate.prequential import ONE_DAY, Outcome, ReplayState, first_model, replay, run
+from mlops_assets.simulate.prequential import ONE_DAY, Outcome, after_first, first_model, replay, run
 from mlops_assets.simulate.report import target_lines, targets
 from mlops_assets.simulate.strategies import MONDAY, Default, Never, Scheduled
 from mlops_assets.simulate.versions import Fits
@@ -25,16 +23,11 @@ def replayed():
     return stream, first, Schedules(stream, fits, first), fits
 
 
-def replayed_state(stream, strategy, fits, first) -> tuple[ReplayState, Outcome]:
-    state = ReplayState(stream, fits, first.registry())
-    state.index, state.now = first.day, state.days[first.day] + ONE_DAY
-    return state, run(state, strategy)
-
-
 @pytest.mark.parametrize("strategy", [Never(), Scheduled("weekly", MONDAY), Scheduled("daily", None)], ids=lambda s: s.name)
 def test_a_schedule_scores_exactly_what_replaying_it_scored(replayed, strategy):
     stream, first, schedules, fits = replayed
-    state, outcome = replayed_state(stream, strategy, fits, first)
+    state = after_first(stream, fits, first)
+    outcome = run(state, strategy)
     days = tuple(state.days.index(start - ONE_DAY) for start in state.registry.retrain_starts)  # a retrain at the end of day i
     assert schedules.value(days) == pytest.approx(outcome.metric, abs=1e-12)
 
@@ -44,7 +37,8 @@ def test_the_best_timing_bounds_the_default_policy_with_as_many_promotions():
     stream = tiny(Spy(), seed=4)  # a stream on which the gate refuses some challengers and promotes one
     fits = Fits(stream.spec, stream.features)
     first = first_model(stream, fits)
-    state, default = replayed_state(stream, Default(), fits, first)
+    state = after_first(stream, fits, first)
+    default = run(state, Default())
     promoted = tuple(state.days.index(v.decided_at - ONE_DAY) for v in state.registry.versions[len(first.versions):] if v.refit_of)
     assert stream.spec.refit_after_gate and default.retrains > default.promotions == len(promoted) >= 1
     schedules = Schedules(stream, fits, first)
@@ -96,6 +90,6 @@ def test_a_metric_target_is_out_of_reach_only_when_every_timing_was_tried_and_fe
 
 
 def test_without_hindsight_targets_are_judged_as_before():
-    outcomes = [replace(_outcome("default", 0.81, 2)), _outcome("weekly", 0.80, 7), _outcome("never", 0.70, 0)]
+    outcomes = [_outcome("default", 0.81, 2), _outcome("weekly", 0.80, 7), _outcome("never", 0.70, 0)]
     metric = next(t for t in targets(outcomes, {"s": True}) if t.what.startswith("metric"))
     assert metric.met and metric.reachable and metric.numbers == "0.8100 vs 0.8000"

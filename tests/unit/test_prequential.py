@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_assets.simulate.prequential import ONE_DAY, ReplayState, first_model, replay, run
+from mlops_assets.simulate.prequential import ONE_DAY, ReplayState, after_first, first_model, replay, run
 from mlops_assets.simulate.strategies import MONDAY, Default, Never, Scheduled
 from mlops_assets.simulate.streams import ARRIVES, Stream
 from mlops_assets.simulate.synthetic import synthetic_stream
@@ -42,8 +42,7 @@ def tiny(spy: Spy, seed: int = 3) -> Stream:
 def replayed(stream: Stream, strategy) -> tuple[ReplayState, object]:
     fits = Fits(stream.spec, stream.features)
     first = first_model(stream, fits)
-    state = ReplayState(stream, fits, first.registry())
-    state.index, state.now = first.day, state.days[first.day] + ONE_DAY
+    state = after_first(stream, fits, first)
     return state, run(state, strategy)
 
 
@@ -68,8 +67,7 @@ def test_no_fit_reads_an_outcome_before_it_arrives():
     fits = Fits(stream.spec, stream.features)
     first = first_model(stream, fits)
     spy.training_sets.clear()
-    state = ReplayState(stream, fits, first.registry())
-    state.index, state.now = first.day, state.days[first.day] + ONE_DAY
+    state = after_first(stream, fits, first)
     run(state, Scheduled("daily", None))
     assert len(spy.training_sets) == len(state.registry.retrain_starts) > 10
     for rows, started in zip(spy.training_sets, state.registry.retrain_starts, strict=True):
