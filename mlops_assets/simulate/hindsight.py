@@ -10,8 +10,15 @@ weekly retraining's metric, "weekly's metric with a third of its retrains" canno
 on that stream by better timing: only a better trainer, or more retrains, could meet it.
 
 Too many schedules to try them all (``max_exact``) and the answer comes from a search
-(every pair, then one day added or moved at a time while the metric improves): a schedule
-that some policy could follow, so a lower bound of the best, marked ``exact=False``.
+(every pair and every fixed rule below, then one day added or moved at a time while the
+metric improves): a schedule that some policy could follow, so a lower bound of the best,
+marked ``exact=False``.
+
+The best schedule's days are picked with hindsight; no trigger knows them. So beside it
+comes the best *fixed rule* within the same budget (`BestRule`): a retrain every N days,
+or whenever the labelled rows grew by a share since the last fit, with N or the share tuned
+per stream with hindsight, ungated and without a holdout's delay. When that rule too falls
+short of weekly's metric, the target needs days that no rule of those shapes finds.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -28,8 +35,21 @@ from mlops_assets.evaluation.metrics import higher_is_better, metric_value
 from mlops_assets.simulate.prequential import ONE_DAY, FirstModel, after_first
 from mlops_assets.simulate.streams import Stream
 from mlops_assets.simulate.versions import Fits
+from sensors.reasons import new_labels_reason
 
 MAX_EXACT = 5_000  # schedules scored one by one; beyond, a search
+PERIODS = range(7, 36)  # "every N days": a cron job at any period from weekly to five-weekly
+GROWTH = tuple(round(0.2 + 0.05 * i, 2) for i in range(27))  # the new-labels trigger at min_new_label_share 20% .. 150%
+
+
+@dataclass(frozen=True)
+class BestRule:
+    """The fixed rule, of `PERIODS` and `GROWTH`, that served best within the budget on one stream (tuned with hindsight)."""
+
+    rule: str  # "every 21 days" or "new labels 60%" (the share of the last fit's rows)
+    metric: float
+    days: tuple[str, ...]
+    rules: int  # how many rules were within the budget
 
 
 @dataclass(frozen=True)
@@ -43,6 +63,7 @@ class Hindsight:
     days: tuple[str, ...]  # the retrain days (the model serves from the next day)
     exact: bool  # every schedule was scored; otherwise a lower bound from a search
     schedules: int  # how many were scored
+    rule: BestRule | None = None  # the best fixed rule within the same budget; None when no rule kept to it
 
 
 class Schedules:
@@ -57,12 +78,15 @@ class Schedules:
         self.labels = state.labels[self.start:]
         self.days = list(range(first.day + 1, len(state.days) - 1))  # a retrain tonight serves from tomorrow
         self.dates, self.rows = state.days, len(stream.frame)
+        self.first_rows = state.champion.fitted.rows  # the first model's (refit) rows: what a growth rule counts from
+        self.known_rows: dict[int, int] = {}  # per day, the labelled rows known at its end: what that day's fit learnt
         # per model (-1: the first), the row its scores start at and its scores of every row from there on
         self.scores = {-1: (self.start, _predict(state.champion.fitted.model, stream.frame, self.start))}
         for day in self.days:
             state.index, state.now = day, state.days[day] + ONE_DAY
-            serves_from = state.bounds[day + 1]
-            self.scores[day] = (serves_from, _predict(fits.fit(state.known()).model, stream.frame, serves_from))
+            serves_from, known = state.bounds[day + 1], state.known()
+            self.known_rows[day] = len(known)
+            self.scores[day] = (serves_from, _predict(fits.fit(known).model, stream.frame, serves_from))
 
     def value(self, schedule: Sequence[int]) -> float:
         """The metric of serving the first model, then the fit of each day in ``schedule`` (sorted) from the day after it."""
@@ -75,6 +99,25 @@ class Schedules:
 
     def days_of(self, schedule: Iterable[int]) -> tuple[str, ...]:
         return tuple(f"{self.dates[day]:%Y-%m-%d}" for day in schedule)
+
+    def every(self, period: int) -> tuple[int, ...]:
+        """A cron job's days: every ``period`` days after the first model's."""
+        return tuple(self.days[period - 1:: period])
+
+    def growth(self, share: float) -> tuple[int, ...]:
+        """The new-labels trigger's days at ``min_new_label_share=share`` (the spec's policy otherwise), every one deployed."""
+        policy = replace(self.stream.spec.policy, min_new_label_share=share)
+        found, rows = [], self.first_rows
+        for day in self.days:
+            if new_labels_reason(policy, new_rows=self.known_rows[day] - rows, training_rows=rows, version="").fired:
+                found.append(day)
+                rows = self.known_rows[day]
+        return tuple(found)
+
+    def rules(self, budget: int | None = None) -> dict[str, tuple[int, ...]]:
+        """Every fixed rule tried (that retrains at most ``budget`` times), by name, with its days."""
+        found = {**{f"every {n} days": self.every(n) for n in PERIODS}, **{f"new labels {share:.0%}": self.growth(share) for share in GROWTH}}
+        return {name: days for name, days in found.items() if budget is None or len(days) <= budget}
 
 
 def best_schedule(schedules: Schedules, budget: int, *, max_exact: int = MAX_EXACT) -> Hindsight:
@@ -91,10 +134,22 @@ def best_schedule(schedules: Schedules, budget: int, *, max_exact: int = MAX_EXA
 
     if exact:
         best = max(_subsets(schedules.days, min(budget, n)), key=score)
-    else:  # every pair (a few thousand), then one day added or moved at a time
-        best = _improve(schedules.days, max(_subsets(schedules.days, min(budget, 2)), key=score), budget, score)
+    else:  # every pair (a few thousand) and every fixed rule's days, then one day added or moved at a time
+        starts = itertools.chain(_subsets(schedules.days, min(budget, 2)), schedules.rules(budget).values())
+        best = _improve(schedules.days, max(starts, key=score), budget, score)
     stream = schedules.stream
-    return Hindsight(stream.name, stream.delay_days, budget, schedules.sign * scored[best], schedules.days_of(best), exact, len(scored))
+    return Hindsight(stream.name, stream.delay_days, budget, schedules.sign * scored[best], schedules.days_of(best), exact, len(scored),
+                     best_rule(schedules, budget))  # fmt: skip
+
+
+def best_rule(schedules: Schedules, budget: int) -> BestRule | None:
+    """The fixed rule with the best metric among those that retrain at most ``budget`` times (None: none does)."""
+    kept = schedules.rules(budget)
+    if not kept:
+        return None
+    values = {name: schedules.value(days) for name, days in kept.items()}
+    name = max(values, key=lambda n: schedules.sign * values[n])
+    return BestRule(name, values[name], schedules.days_of(kept[name]), len(kept))
 
 
 def _subsets(days: Sequence[int], size: int) -> Iterable[tuple[int, ...]]:

@@ -48,3 +48,5 @@ def test_continuous_training_benchmark(tmp_path: Path):
         assert h["budget"] == weekly["retrains"] // 3 and len(h["days"]) <= h["budget"] and math.isfinite(h["metric"]), h
         if h["exact"] and default["promotions"] <= h["budget"]:
             assert h["metric"] >= default["metric"], (h, default)
+        rule = h["rule"]  # the best fixed rule within the same budget: one of the schedules, so never above an exact best
+        assert rule is None or (len(rule["days"]) <= h["budget"] and (not h["exact"] or rule["metric"] <= h["metric"])), h
