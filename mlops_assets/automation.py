@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from mlops_assets.conditions import AUTOMATION_SENSOR
+from mlops_assets.mlflow_run import end_open_mlflow_run
 from mlops_assets.provenance import automatic_tags
 from mlops_assets.runs import QUIET, RANGE_END, RANGE_START
 
@@ -74,6 +75,7 @@ def _launch(defs: dg.Definitions, instance: dg.DagsterInstance, sensor: dg.Senso
     tags = {**request.tags, "dagster/sensor_name": sensor.name, "dagster/run_key": key}
     result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET, raise_on_error=False,
                                     partition_key=request.partition_key)
+    end_open_mlflow_run(result.success)
     return TickOutcome(sensor.name, request.tags.get("mlops/trigger", job.name), result.run_id, result.success)
 
 
@@ -101,6 +103,7 @@ def follow_upstream(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[
         if days:
             tags |= {RANGE_START: days[0], RANGE_END: days[1]}
         result = job.execute_in_process(instance=instance, asset_selection=list(assets), tags=tags, run_config=QUIET, raise_on_error=False)
+        end_open_mlflow_run(result.success)
         outcomes.append(TickOutcome(AUTOMATION_SENSOR, names, result.run_id, result.success))
     return outcomes
 

@@ -15,7 +15,8 @@ from mlops_assets import keys
 from mlops_assets.conditions import automation_sensor
 from mlops_assets.errors import ConfigurationError
 from mlops_assets.features.assets import feature_views_asset, online_features
-from mlops_assets.model_factory import build_model_assets, mlflow_hooks
+from mlops_assets.mlflow_run import mlflow_hooks
+from mlops_assets.model_factory import build_model_assets
 from mlops_assets.monitoring.staleness import online_feature_age_check, training_data_age_key
 from mlops_assets.partitions import daily_partitions
 from mlops_assets.profile import Profile, load_profile

@@ -12,6 +12,7 @@ from mlops_assets.deployment.assets import champion_gate_asset, deployed_endpoin
 from mlops_assets.deployment.rollout_asset import rollout_decision_asset
 from mlops_assets.evaluation.assets import evaluation_report_asset
 from mlops_assets.instance import RETRAIN_QUEUE_TAG
+from mlops_assets.mlflow_run import mlflow_hooks
 from mlops_assets.monitoring.assets import drift_report_asset, live_performance_asset
 from mlops_assets.monitoring.prediction_log import prediction_log_asset
 from mlops_assets.monitoring.staleness import training_data_age_check
@@ -25,13 +26,6 @@ from sensors.performance import performance_sensor
 from sensors.schedule import weekly_retrain_schedule
 
 DELIVERY_STAGES = ("training_set", "candidate_model", "evaluation_report", "champion_gate", "deployed_endpoint")
-
-
-def mlflow_hooks() -> set[dg.HookDefinition]:
-    """Ends the MLflow run a Dagster run opened (dagster-mlflow), on success or failure."""
-    from dagster_mlflow import end_mlflow_on_run_finished
-
-    return {end_mlflow_on_run_finished}
 
 
 def automatic_schedule(name: str, job: str, cron: str, description: str) -> dg.ScheduleDefinition:

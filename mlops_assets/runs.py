@@ -6,6 +6,7 @@ from collections.abc import Collection
 
 import dagster as dg
 
+from mlops_assets.mlflow_run import end_open_mlflow_run
 from mlops_assets.provenance import TRIGGER_TAG
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -23,14 +24,19 @@ def run_job(
     verbose: bool = False,
     assets: Collection[dg.AssetKey] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Run a job in this process over a range of days (one run, not one per day); ``assets`` picks a subset of its assets."""
+    """Run a job in this process over a range of days (one run, not one per day); ``assets`` picks a subset of its assets.
+
+    The run's MLflow run ends with it, so the next run in this process starts its own (`mlops_assets.mlflow_run`).
+    """
     tags = {TRIGGER_TAG: trigger}
     if days is not None:
         tags |= {RANGE_START: days[0], RANGE_END: days[1]}
-    return defs.resolve_job_def(job).execute_in_process(
+    result = defs.resolve_job_def(job).execute_in_process(
         instance=instance, tags=tags, raise_on_error=False, run_config=None if verbose else QUIET,
         asset_selection=None if assets is None else list(assets),
     )
+    end_open_mlflow_run(result.success)
+    return result
 
 
 def failure_summary(result: dg.ExecuteInProcessResult) -> str:

@@ -11,7 +11,8 @@ import pytest
 from tests.integration.online_parity import ACCESS_FIELDS, assert_reader_matches_feast, request_rows
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
-REDIS_DB = 7
+REDIS_DBS = range(8, 16)  # each run claims one: its teardown flushes it, so two suites on one Redis must not share a database
+CLAIM = "mlops_test_claim"
 
 
 def drop_database(url: str) -> None:
@@ -37,7 +38,26 @@ def count_rows(url: str, table: str) -> int:
 
 
 @pytest.fixture
-def production(tmp_path):
+def redis_db():
+    """A Redis database this run alone uses (claimed with SET NX; the claim expires after an hour if a run dies)."""
+    import redis
+
+    token = uuid.uuid4().hex
+    for db in REDIS_DBS:
+        client = redis.Redis(host="127.0.0.1", port=6379, db=db)
+        if client.set(CLAIM, token, nx=True, ex=3600):
+            for key in client.scan_iter():  # what a run that died left behind
+                if key != CLAIM.encode():
+                    client.delete(key)
+            yield db
+            client.flushdb()
+            return
+    pytest.fail(f"every Redis database {REDIS_DBS.start}-{REDIS_DBS.stop - 1} is claimed by another test run ({CLAIM}); "
+                "wait for those runs, or delete their claims if they died")  # fmt: skip
+
+
+@pytest.fixture
+def production(tmp_path, redis_db):
     from mlops_assets.profile import load_profile
 
     suffix = uuid.uuid4().hex[:8]
@@ -48,21 +68,19 @@ def production(tmp_path):
         "MLOPS_DAGSTER_PG_URL": urls["dagster"],
         "MLOPS_MLFLOW_DB_URL": urls["mlflow"],
         "MLOPS_FEAST_REGISTRY_URL": urls["feast"],
-        "MLOPS_REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "MLOPS_REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
     }
     profile = load_profile(env)
     yield profile
     import mlflow
-    import redis
 
     mlflow.set_tracking_uri(None)  # release the engine before its database goes
     for url in urls.values():
         drop_database(url)
-    redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
 
 
 @pytest.mark.integration
-def test_both_domains_run_on_postgres_and_redis(production, credit_tables, access_tables):
+def test_both_domains_run_on_postgres_and_redis(production, redis_db, credit_tables, access_tables):
     import redis
 
     from domains.access_requests import ACCESS_MODEL, ACCESS_REQUESTS
@@ -89,7 +107,7 @@ def test_both_domains_run_on_postgres_and_redis(production, credit_tables, acces
     assert count_rows(production.mlflow_tracking_uri, "model_versions") >= 2, "the registry lives in PostgreSQL"
     champion = registry.champion("credit")
 
-    keys = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).dbsize()
+    keys = redis.Redis(host="127.0.0.1", port=6379, db=redis_db).dbsize()
     assert keys > 1000, f"online features in Redis: {keys} keys"
 
     scorer = scorer_loader(production, CREDIT_MODEL)(None)
