@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import dagster as dg
 
 from mlops_assets.conditions import AUTOMATION_SENSOR
-from mlops_assets.mlflow_run import end_open_mlflow_run
 from mlops_assets.provenance import automatic_tags
-from mlops_assets.runs import QUIET, RANGE_END, RANGE_START
+from mlops_assets.runs import QUIET, RANGE_END, RANGE_START, execute
 
 CURSOR_PREFIX = "mlops_tick_cursor:"
 
@@ -73,9 +72,7 @@ def _launch(defs: dg.Definitions, instance: dg.DagsterInstance, sensor: dg.Senso
         return TickOutcome(sensor.name, f"run key {request.run_key} already launched")
     job = defs.resolve_job_def(request.job_name or sensor.job_name)
     tags = {**request.tags, "dagster/sensor_name": sensor.name, "dagster/run_key": key}
-    result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET, raise_on_error=False,
-                                    partition_key=request.partition_key)
-    end_open_mlflow_run(result.success)
+    result = execute(job, instance, tags=tags, run_config=QUIET, partition_key=request.partition_key)
     return TickOutcome(sensor.name, request.tags.get("mlops/trigger", job.name), result.run_id, result.success)
 
 
@@ -102,8 +99,7 @@ def follow_upstream(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[
         tags = {**automatic_tags(f"{AUTOMATION_SENSOR}: {names} follow their upstream"), "dagster/sensor_name": AUTOMATION_SENSOR}
         if days:
             tags |= {RANGE_START: days[0], RANGE_END: days[1]}
-        result = job.execute_in_process(instance=instance, asset_selection=list(assets), tags=tags, run_config=QUIET, raise_on_error=False)
-        end_open_mlflow_run(result.success)
+        result = execute(job, instance, asset_selection=list(assets), tags=tags, run_config=QUIET)
         outcomes.append(TickOutcome(AUTOMATION_SENSOR, names, result.run_id, result.success))
     return outcomes
 

@@ -27,9 +27,7 @@ def _mlflow_run_outcome(context: HookContext, event_list: list) -> HookExecution
     import mlflow
 
     active = mlflow.active_run()
-    for event in event_list:
-        if active is None:
-            break
+    for event in event_list if active is not None else ():
         if event.is_step_failure:
             mlflow.tracking.MlflowClient().set_terminated(active.info.run_id, status=FAILED)
         elif event.is_step_success and context.op.name == _last_op(context):

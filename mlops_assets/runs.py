@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import dagster as dg
 
@@ -24,17 +25,18 @@ def run_job(
     verbose: bool = False,
     assets: Collection[dg.AssetKey] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Run a job in this process over a range of days (one run, not one per day); ``assets`` picks a subset of its assets.
-
-    The run's MLflow run ends with it, so the next run in this process starts its own (`mlops_assets.mlflow_run`).
-    """
+    """Run a job in this process over a range of days (one run, not one per day); ``assets`` picks a subset of its assets."""
     tags = {TRIGGER_TAG: trigger}
     if days is not None:
         tags |= {RANGE_START: days[0], RANGE_END: days[1]}
-    result = defs.resolve_job_def(job).execute_in_process(
-        instance=instance, tags=tags, raise_on_error=False, run_config=None if verbose else QUIET,
-        asset_selection=None if assets is None else list(assets),
-    )
+    return execute(defs.resolve_job_def(job), instance, tags=tags, run_config=None if verbose else QUIET,
+                   asset_selection=None if assets is None else list(assets))  # fmt: skip
+
+
+def execute(job: dg.JobDefinition, instance: dg.DagsterInstance, **options: Any) -> dg.ExecuteInProcessResult:
+    """Every run this library executes in process (CLI, demo, tick, tests): failures are returned, not raised, and the
+    run's MLflow run ends with it, so the next run in this process starts its own (`mlops_assets.mlflow_run`)."""
+    result = job.execute_in_process(instance=instance, raise_on_error=False, **options)
     end_open_mlflow_run(result.success)
     return result
 

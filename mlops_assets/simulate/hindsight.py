@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from mlops_assets.evaluation.metrics import higher_is_better, metric_value
-from mlops_assets.simulate.prequential import ONE_DAY, FirstModel, after_first
+from mlops_assets.simulate.prequential import FirstModel, after_first
 from mlops_assets.simulate.streams import Stream
 from mlops_assets.simulate.versions import Fits
 from sensors.reasons import new_labels_reason
@@ -83,7 +83,7 @@ class Schedules:
         # per model (-1: the first), the row its scores start at and its scores of every row from there on
         self.scores = {-1: (self.start, _predict(state.champion.fitted.model, stream.frame, self.start))}
         for day in self.days:
-            state.index, state.now = day, state.days[day] + ONE_DAY
+            state.advance()  # to the end of ``day``: the days follow the first model's one by one
             serves_from, known = state.bounds[day + 1], state.known()
             self.known_rows[day] = len(known)
             self.scores[day] = (serves_from, _predict(fits.fit(known).model, stream.frame, serves_from))
@@ -132,24 +132,23 @@ def best_schedule(schedules: Schedules, budget: int, *, max_exact: int = MAX_EXA
             scored[schedule] = schedules.sign * schedules.value(schedule)
         return scored[schedule]
 
+    rules = schedules.rules(budget)
     if exact:
         best = max(_subsets(schedules.days, min(budget, n)), key=score)
     else:  # every pair (a few thousand) and every fixed rule's days, then one day added or moved at a time
-        starts = itertools.chain(_subsets(schedules.days, min(budget, 2)), schedules.rules(budget).values())
-        best = _improve(schedules.days, max(starts, key=score), budget, score)
+        best = _improve(schedules.days, max(itertools.chain(_subsets(schedules.days, min(budget, 2)), rules.values()), key=score),
+                        budget, score)  # fmt: skip
     stream = schedules.stream
     return Hindsight(stream.name, stream.delay_days, budget, schedules.sign * scored[best], schedules.days_of(best), exact, len(scored),
-                     best_rule(schedules, budget))  # fmt: skip
+                     _best_rule(schedules, rules, score))  # fmt: skip
 
 
-def best_rule(schedules: Schedules, budget: int) -> BestRule | None:
-    """The fixed rule with the best metric among those that retrain at most ``budget`` times (None: none does)."""
-    kept = schedules.rules(budget)
-    if not kept:
+def _best_rule(schedules: Schedules, rules: dict[str, tuple[int, ...]], score) -> BestRule | None:
+    """The rule whose days score best (``score``: the search's, so no schedule is valued twice); None when there is none."""
+    if not rules:
         return None
-    values = {name: schedules.value(days) for name, days in kept.items()}
-    name = max(values, key=lambda n: schedules.sign * values[n])
-    return BestRule(name, values[name], schedules.days_of(kept[name]), len(kept))
+    name = max(rules, key=lambda n: score(rules[n]))
+    return BestRule(name, schedules.sign * score(rules[name]), schedules.days_of(rules[name]), len(rules))
 
 
 def _subsets(days: Sequence[int], size: int) -> Iterable[tuple[int, ...]]:

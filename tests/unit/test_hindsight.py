@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from mlops_assets.simulate.hindsight import BestRule, Hindsight, Schedules, best_rule, best_schedule
+from mlops_assets.simulate.hindsight import BestRule, Hindsight, Schedules, best_schedule
 from mlops_assets.simulate.prequential import ONE_DAY, Outcome, ReplayState, after_first, first_model, replay, run
 from mlops_assets.simulate.report import target_lines, targets
 from mlops_assets.simulate.strategies import MONDAY, Decision, Default, Never, Scheduled, new_labels
@@ -82,11 +82,12 @@ def test_the_best_fixed_rule_is_the_best_of_the_rules_within_the_budget(growing)
     schedules = growing
     rules = schedules.rules()
     within = {name: days for name, days in rules.items() if len(days) <= 2}
-    best = best_rule(schedules, 2)
+    hindsight = best_schedule(schedules, 2)
+    best = hindsight.rule
     assert 0 < best.rules == len(within) < len(rules)
     assert best.metric == pytest.approx(max(schedules.value(days) for days in within.values()), abs=1e-12)
     assert best.days == schedules.days_of(within[best.rule])
-    assert best_schedule(schedules, 2).metric >= best.metric  # a rule's days are one schedule among all
+    assert hindsight.metric >= best.metric  # a rule's days are one schedule among all
 
 
 def test_the_best_timing_bounds_the_default_policy_with_as_many_promotions():
@@ -112,7 +113,7 @@ def test_too_many_schedules_are_searched_and_say_so(replayed):
     searched = best_schedule(schedules, 3, max_exact=100)
     assert exact.exact and not searched.exact and searched.schedules < sum(1 for _ in _subsets(len(schedules.days), 3))
     assert len(searched.days) <= 3 and searched.metric >= exact.metric  # the search starts from every pair
-    assert searched.metric >= best_rule(schedules, 3).metric  # and from every fixed rule's days
+    assert searched.rule is not None and searched.metric >= searched.rule.metric  # and from every fixed rule's days
     day_index = {f"{d:%Y-%m-%d}": i for i, d in enumerate(schedules.dates)}
     found = tuple(day_index[d] for d in searched.days)
     assert schedules.value(found) == pytest.approx(searched.metric, abs=1e-12)
